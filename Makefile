@@ -1,0 +1,125 @@
+# mmulab: build the kernel, the UEFI stage that carries it, the USB image,
+# and run the tests. `make help` lists the targets.
+
+BUILD := build
+CC := gcc
+NASM := nasm
+PYTHON := python3
+
+WARN := -Wall -Wextra -Werror
+INCLUDES := -Iinclude -Iarch/x86/include
+
+# The kernel: freestanding, higher half (-mcmodel=kernel), no red zone (the
+# CPU pushes trap frames onto the interrupted stack), no SSE (no FPU state
+# is saved on traps), frame pointers kept for backtraces.
+KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -ffreestanding -fno-pic -fno-pie \
+	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+	-fno-asynchronous-unwind-tables -fcf-protection=none -MMD -MP
+KLDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -z max-page-size=4096 -z noexecstack -T linker.ld
+
+KERNEL_SRCS := \
+	arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c arch/x86/serial.c arch/x86/trap.c \
+	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
+	kernel/glob.c kernel/log.c kernel/main.c kernel/panic.c kernel/percpu.c \
+	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/test.c \
+	mm/early.c mm/kmap.c mm/kstack.c mm/pgtable.c \
+	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
+	tests/kernel/boot_info.c
+KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm
+KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
+
+# The UEFI stage: GNU-EFI, position independent, MS calling convention.
+EFI_INC := /usr/include/efi
+EFI_LIB := /usr/lib
+EFI_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -I$(EFI_INC) -I$(EFI_INC)/x86_64 \
+	-ffreestanding -fpic -fshort-wchar -fno-stack-protector -fno-strict-aliasing \
+	-mno-red-zone -maccumulate-outgoing-args -mgeneral-regs-only \
+	-DGNU_EFI_USE_MS_ABI -MMD -MP
+EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LIB)/elf_x86_64_efi.lds \
+	-L$(EFI_LIB) $(EFI_LIB)/crt0-efi-x86_64.o
+BOOT_SRCS := boot/main.c boot/cmdline.c boot/load.c boot/pagetables.c boot/exit.c
+BOOT_OBJS := $(BOOT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/boot/blobs.o
+
+# Host unit tests: the kernel's pure code compiled for Linux, with sanitizers.
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) $(INCLUDES) -fsanitize=address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all -MMD -MP
+HOST_SRCS := tests/host/main.c tests/host/test_format.c tests/host/test_glob.c \
+	tests/host/test_cmdline.c tests/host/test_symbols.c \
+	kernel/format.c kernel/glob.c kernel/cmdline.c kernel/symbols.c
+HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/host/%.o)
+
+.PHONY: all run check usb host-test deps clean help
+all: $(BUILD)/BOOTX64.EFI
+
+help:
+	@echo "make          build build/BOOTX64.EFI (kernel inside) and build/kernel.elf"
+	@echo "make run      boot the default configuration in QEMU and run every suite"
+	@echo "make check    host unit tests + the QEMU matrix (tests/matrix.conf)"
+	@echo "make usb      build/mmulab-usb.img, a GPT disk image to dd onto a USB stick"
+	@echo "make clean    remove build/"
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -F dwarf $< -o $@
+
+$(BUILD)/kernel.elf: $(KERNEL_OBJS) linker.ld
+	$(CC) $(KLDFLAGS) $(KERNEL_OBJS) -o $@ -lgcc
+
+# The symbol table for backtraces: code symbols, sorted by address.
+$(BUILD)/kernel.sym: $(BUILD)/kernel.elf
+	nm -n $< | grep -E '^[0-9a-f]+ [tTwW] ' > $@
+
+$(BUILD)/kernel.stripped.elf: $(BUILD)/kernel.elf
+	objcopy --strip-debug $< $@
+
+$(BUILD)/boot/%.o: boot/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/boot/blobs.o: boot/blobs.asm $(BUILD)/kernel.stripped.elf $(BUILD)/kernel.sym
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -DKERNEL_ELF='"$(BUILD)/kernel.stripped.elf"' \
+		-DKERNEL_SYMS='"$(BUILD)/kernel.sym"' $< -o $@
+
+$(BUILD)/boot/bootx64.so: $(BOOT_OBJS)
+	ld $(EFI_LDFLAGS) $(BOOT_OBJS) -o $@ -lefi -lgnuefi
+
+$(BUILD)/BOOTX64.EFI: $(BUILD)/boot/bootx64.so
+	objcopy -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel \
+		-j .rela -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 \
+		--subsystem=10 $< $@
+
+$(BUILD)/mmulab-usb.img: $(BUILD)/BOOTX64.EFI tools/mkusb.sh
+	tools/mkusb.sh $@ $< ""
+
+usb: deps $(BUILD)/mmulab-usb.img
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/host/unit-tests: $(HOST_OBJS)
+	$(CC) $(HOST_CFLAGS) $^ -o $@
+
+host-test: $(BUILD)/host/unit-tests
+	$<
+
+run: deps all
+	./run-qemu.sh
+
+check: deps all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests
+	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
+	$(PYTHON) tests/matrix.py --jobs 2 --out $(BUILD)/check
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,54 @@
+; Kernel entry from the UEFI stage: bootstrap page tables loaded, interrupts
+; off, RDI = struct boot_info * (direct-map address). The boot stack lives
+; in .bss until kmain moves to a guarded stack.
+
+bits 64
+default rel
+
+extern kmain
+
+section .text.entry
+global _start
+_start:
+	lea rsp, [boot_stack_top]
+	xor ebp, ebp
+	call kmain
+.hang:
+	cli
+	hlt
+	jmp .hang
+
+; void call_on_stack(void *arg, void (*fn)(void *), vaddr_t stack_top)
+; Switches to stack_top and calls fn(arg); fn must not return.
+section .text
+global call_on_stack
+call_on_stack:
+	mov rsp, rdx
+	xor ebp, ebp
+	call rsi
+	ud2
+
+; void enter_user(vaddr_t rip, vaddr_t rsp)
+; Drops to ring 3 at rip with stack rsp and interrupts off. Only a fault
+; or trap brings the CPU back, through the trap handler.
+global enter_user
+enter_user:
+	push 0x1b		; SS: GDT_USER_DS
+	push rsi		; RSP
+	push 0x2		; RFLAGS: reserved bit 1 only
+	push 0x23		; CS: GDT_USER_CS
+	push rdi		; RIP
+	iretq
+
+; The boot stack, and below it the stack the IST slots use until kmain
+; gives each its own guarded one. Both count as kernel stacks for backtraces.
+section .bss
+align 16
+global boot_stack, boot_stack_top, early_ist_top
+boot_stack:
+	resb 4096
+early_ist_top:
+	resb 16384
+boot_stack_top:
+
+section .note.GNU-stack noalloc noexec nowrite progbits

@@ -1,0 +1,102 @@
+#ifndef ARCH_PGTABLE_H
+#define ARCH_PGTABLE_H
+
+/*
+ * x86-64 page-table entry encoding: the only place that knows bit
+ * positions. mm/ uses the typed accessors; one struct type per level keeps
+ * levels from being mixed up (a pmd_t cannot be passed where a pte_t goes).
+ */
+
+#include <mmulab/types.h>
+#include <mmulab/prot.h>
+#include <mmulab/layout.h>
+
+#define PT_ENTRIES 512
+
+#define _PAGE_PRESENT (1ULL << 0)
+#define _PAGE_RW (1ULL << 1)
+#define _PAGE_USER (1ULL << 2)
+#define _PAGE_PWT (1ULL << 3)
+#define _PAGE_PCD (1ULL << 4)
+#define _PAGE_ACCESSED (1ULL << 5)
+#define _PAGE_DIRTY (1ULL << 6)
+#define _PAGE_PSE (1ULL << 7) /* a leaf at PMD/PUD level */
+#define _PAGE_GLOBAL (1ULL << 8)
+#define _PAGE_NX (1ULL << 63)
+#define _PAGE_ADDR_MASK 0x000ffffffffff000ULL
+
+#define PGD_SHIFT 39
+#define PUD_SHIFT 30
+#define PMD_SHIFT 21
+#define PMD_SIZE (1ULL << PMD_SHIFT)
+#define PUD_SIZE (1ULL << PUD_SHIFT)
+
+/* Non-leaf entries grant everything; the leaf decides. */
+#define _PAGE_TABLE (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER)
+
+#define DEFINE_PT_LEVEL(lvl, shift)                                                \
+	typedef struct {                                                           \
+		u64 val;                                                           \
+	} lvl##_t;                                                                 \
+	_Static_assert(sizeof(lvl##_t) == 8, #lvl "_t is one 64-bit entry");       \
+	static inline u64 lvl##_val(lvl##_t e) { return e.val; }                   \
+	static inline lvl##_t __##lvl(u64 v) { return (lvl##_t){ v }; }            \
+	static inline bool lvl##_none(lvl##_t e) { return e.val == 0; }            \
+	static inline bool lvl##_present(lvl##_t e) { return e.val & _PAGE_PRESENT; } \
+	static inline paddr_t lvl##_paddr(lvl##_t e) { return e.val & _PAGE_ADDR_MASK; } \
+	static inline unsigned lvl##_index(vaddr_t va) { return (va >> (shift)) & (PT_ENTRIES - 1); } \
+	static inline lvl##_t lvl##_mktable(paddr_t table) { return (lvl##_t){ table | _PAGE_TABLE }; }
+
+DEFINE_PT_LEVEL(pgd, PGD_SHIFT)
+DEFINE_PT_LEVEL(pud, PUD_SHIFT)
+DEFINE_PT_LEVEL(pmd, PMD_SHIFT)
+DEFINE_PT_LEVEL(pte, PAGE_SHIFT)
+
+static inline bool pud_leaf(pud_t e) { return pud_present(e) && (e.val & _PAGE_PSE); }
+static inline bool pmd_leaf(pmd_t e) { return pmd_present(e) && (e.val & _PAGE_PSE); }
+
+/* Leaf permission bits for prot; the same at every level, bit 7 aside. */
+static inline u64 prot_to_leaf_bits(enum vm_prot prot, bool has_nx)
+{
+	u64 bits = _PAGE_PRESENT;
+
+	if (prot & VM_WRITE)
+		bits |= _PAGE_RW;
+	if (prot & VM_USER)
+		bits |= _PAGE_USER;
+	if (prot & VM_GLOBAL)
+		bits |= _PAGE_GLOBAL;
+	if (prot & VM_UNCACHED)
+		bits |= _PAGE_PCD | _PAGE_PWT;
+	if (!(prot & VM_EXEC) && has_nx)
+		bits |= _PAGE_NX;
+	return bits;
+}
+
+static inline pte_t pte_mkleaf(paddr_t pa, u64 bits) { return __pte(pa | bits); }
+static inline pmd_t pmd_mkhuge(paddr_t pa, u64 bits) { return __pmd(pa | bits | _PAGE_PSE); }
+static inline pud_t pud_mkhuge(paddr_t pa, u64 bits) { return __pud(pa | bits | _PAGE_PSE); }
+
+static inline bool pte_write(pte_t e) { return e.val & _PAGE_RW; }
+static inline bool pte_user(pte_t e) { return e.val & _PAGE_USER; }
+static inline bool pte_exec(pte_t e) { return !(e.val & _PAGE_NX); }
+static inline bool pte_global(pte_t e) { return e.val & _PAGE_GLOBAL; }
+static inline bool pte_accessed(pte_t e) { return e.val & _PAGE_ACCESSED; }
+static inline bool pte_dirty(pte_t e) { return e.val & _PAGE_DIRTY; }
+
+static inline u64 pte_flag_bits(pte_t e) { return e.val & ~_PAGE_ADDR_MASK; }
+
+
+/* Entry stores are single atomic writes: the CPU may walk the table at any
+ * moment and must never see half an entry. */
+#define DEFINE_SET_ENTRY(lvl)                                                    \
+	static inline void set_##lvl(lvl##_t *slot, lvl##_t e)                   \
+	{                                                                        \
+		__atomic_store_n(&slot->val, e.val, __ATOMIC_RELEASE);           \
+	}
+DEFINE_SET_ENTRY(pgd)
+DEFINE_SET_ENTRY(pud)
+DEFINE_SET_ENTRY(pmd)
+DEFINE_SET_ENTRY(pte)
+
+#endif

@@ -1,0 +1,12 @@
+#ifndef MMULAB_BACKTRACE_H
+#define MMULAB_BACKTRACE_H
+
+#include <mmulab/types.h>
+
+struct trap_frame;
+
+void backtrace(vaddr_t rip, vaddr_t rbp, const char *prefix);
+/* Registers, the faulting address's page-table walk, and a backtrace. */
+void print_trap_frame(struct trap_frame *frame, const char *prefix);
+
+#endif

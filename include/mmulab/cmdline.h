@@ -1,0 +1,21 @@
+#ifndef MMULAB_CMDLINE_H
+#define MMULAB_CMDLINE_H
+
+#include <mmulab/types.h>
+
+/* The parsed kernel command line; see docs/ARCHITECTURE.md for each key. */
+struct cmdline {
+	const char *tests; /* comma-separated globs; NULL: the default run */
+	bool seed_given;
+	u64 seed;
+	u64 iterations;   /* 0: each case's own default */
+	const char *bugs; /* comma-separated switch names */
+};
+
+extern struct cmdline cmdline;
+
+/* Parses text (kept: the fields point into it). Returns false with a message
+ * in err on the first bad token. */
+bool cmdline_parse(char *text, struct cmdline *out, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,94 @@
+#ifndef MMULAB_TEST_H
+#define MMULAB_TEST_H
+
+/*
+ * The in-kernel test harness. A suite is a list of cases registered in the
+ * .test_suites linker section; the command line's tests= selects suites
+ * and cases by glob; results are KTAP version 1 on the console.
+ *
+ * A case gets a struct test. EXPECT_* record a failure and go on; ASSERT_*
+ * record it and end the case. A fault nobody expected ends the case as
+ * failed, with the fault decoded, and the run goes on with the next case.
+ */
+
+#include <mmulab/types.h>
+#include <mmulab/jump.h>
+
+struct test;
+
+enum test_flags {
+	TEST_RANDOMIZED = 1 << 0, /* prints and takes seed= and iterations= */
+	TEST_OPT_IN = 1 << 1,     /* not in the default run; see test.c */
+};
+
+struct test_case {
+	const char *name;
+	void (*run)(struct test *t);
+	u32 flags;
+	u32 default_iterations;
+};
+
+struct test_suite {
+	const char *name;
+	const struct test_case *cases;
+	u32 case_count;
+	u32 flags;
+};
+
+struct test {
+	const struct test_suite *suite;
+	const struct test_case *tc;
+	bool failed;
+	const char *skip_reason;
+	u64 seed;
+	u64 iterations;
+	u64 rng;
+	struct jump_buf end; /* where ASSERT_* and unexpected faults go */
+};
+
+#define TEST_CASE(fn) { #fn, fn, 0, 0 }
+#define TEST_CASE_FLAGS(fn, flags) { #fn, fn, flags, 0 }
+#define TEST_CASE_RANDOM(fn, iters) { #fn, fn, TEST_RANDOMIZED, iters }
+
+#define TEST_SUITE_FLAGS(sname, sflags, ...)                                     \
+	static const struct test_case sname##_cases[] = { __VA_ARGS__ };         \
+	static const struct test_suite sname##_suite __section(".test_suites")   \
+		__used __aligned(8) = { #sname, sname##_cases,                    \
+					ARRAY_SIZE(sname##_cases), sflags }
+#define TEST_SUITE(sname, ...) TEST_SUITE_FLAGS(sname, 0, __VA_ARGS__)
+
+bool test_check(struct test *t, bool ok, const char *file, int line, const char *expr);
+bool test_check_cmp(struct test *t, bool ok, const char *file, int line, const char *op,
+		    const char *a_expr, const char *b_expr, u64 a, u64 b);
+void __noreturn test_end(struct test *t);
+void __noreturn test_skip(struct test *t, const char *reason);
+void test_diag(struct test *t, const char *fmt, ...) __printf(2, 3);
+u64 test_random(struct test *t);
+
+#define EXPECT_TRUE(t, c) test_check(t, !!(c), __FILE__, __LINE__, #c)
+#define EXPECT_FALSE(t, c) test_check(t, !(c), __FILE__, __LINE__, "!(" #c ")")
+#define EXPECT_CMP(t, a, op, b)                                                  \
+	({                                                                       \
+		u64 _a = (u64)(a), _b = (u64)(b);                                \
+		test_check_cmp(t, _a op _b, __FILE__, __LINE__, #op, #a, #b, _a, _b); \
+	})
+#define EXPECT_EQ(t, a, b) EXPECT_CMP(t, a, ==, b)
+#define EXPECT_NE(t, a, b) EXPECT_CMP(t, a, !=, b)
+#define EXPECT_LE(t, a, b) EXPECT_CMP(t, a, <=, b)
+#define EXPECT_LT(t, a, b) EXPECT_CMP(t, a, <, b)
+#define EXPECT_GE(t, a, b) EXPECT_CMP(t, a, >=, b)
+
+#define ASSERT_TRUE(t, c) do { if (!EXPECT_TRUE(t, c)) test_end(t); } while (0)
+#define ASSERT_EQ(t, a, b) do { if (!EXPECT_EQ(t, a, b)) test_end(t); } while (0)
+#define ASSERT_NE(t, a, b) do { if (!EXPECT_NE(t, a, b)) test_end(t); } while (0)
+
+/* Runs the suites the command line selects; returns the verdict. */
+int run_tests(const char *filter);
+
+/* Called from fault_recover for a fault inside a case; does not return. */
+struct fault_info;
+struct trap_frame;
+void __noreturn test_fail_on_fault(struct test *t, const struct fault_info *fault,
+				   struct trap_frame *frame);
+
+#endif

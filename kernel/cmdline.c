@@ -1,0 +1,87 @@
+/*
+ * The kernel command line: space-separated key=value words. Every key is
+ * listed here; anything else is an error that ends the run with one line
+ * naming the word, because a mistyped option silently ignored would make
+ * a user believe a configuration ran that did not.
+ */
+
+#include <mmulab/cmdline.h>
+#include <mmulab/format.h>
+#include <mmulab/string.h>
+
+struct cmdline cmdline;
+
+static bool set_tests(struct cmdline *c, char *v) { c->tests = v; return *v != 0; }
+static bool set_bugs(struct cmdline *c, char *v) { c->bugs = v; return *v != 0; }
+
+static bool set_seed(struct cmdline *c, char *v)
+{
+	c->seed_given = true;
+	return parse_u64(v, strlen(v), &c->seed);
+}
+
+static bool set_iterations(struct cmdline *c, char *v)
+{
+	return parse_u64(v, strlen(v), &c->iterations) && c->iterations > 0;
+}
+
+static const struct option {
+	const char *key;
+	bool (*set)(struct cmdline *c, char *value);
+	const char *what;
+} options[] = {
+	{ "tests", set_tests, "comma-separated globs: suite, suite.case" },
+	{ "seed", set_seed, "seed of randomized cases (decimal or 0x hex)" },
+	{ "iterations", set_iterations, "iterations of randomized cases (> 0)" },
+	{ "bugs", set_bugs, "comma-separated historical-bug switches to turn on" },
+};
+
+static const struct option *find_option(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if (strcmp(options[i].key, key) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static bool parse_word(char *word, struct cmdline *out, char *err, size_t err_size)
+{
+	char *eq = strchr(word, '=');
+	const struct option *opt;
+
+	if (!eq) {
+		format(err, err_size, "'%s' is not key=value", word);
+		return false;
+	}
+	*eq = 0;
+	opt = find_option(word);
+	if (!opt) {
+		format(err, err_size, "unknown option '%s' (known: tests seed iterations bugs)",
+		       word);
+		return false;
+	}
+	if (!opt->set(out, eq + 1)) {
+		format(err, err_size, "bad value '%s' for %s= (%s)", eq + 1, word, opt->what);
+		return false;
+	}
+	return true;
+}
+
+bool cmdline_parse(char *text, struct cmdline *out, char *err, size_t err_size)
+{
+	*out = (struct cmdline){ 0 };
+	for (char *p = text; *p;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		char *word = p;
+		while (*p && *p != ' ')
+			p++;
+		if (*p)
+			*p++ = 0;
+		if (!parse_word(word, out, err, err_size))
+			return false;
+	}
+	return true;
+}

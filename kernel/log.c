@@ -1,0 +1,40 @@
+#include <mmulab/log.h>
+#include <mmulab/format.h>
+#include <mmulab/spinlock.h>
+#include <arch/serial.h>
+
+#define LOG_CHUNK 512
+
+static struct spinlock console_lock = SPINLOCK_INIT("console");
+static bool panic_mode;
+
+void vprintk(const char *fmt, va_list ap)
+{
+	char buf[LOG_CHUNK];
+	int n = vformat(buf, sizeof(buf), fmt, ap);
+
+	if (n >= LOG_CHUNK)
+		n = LOG_CHUNK - 1;
+	if (panic_mode) {
+		serial_write(buf, n);
+		return;
+	}
+	spin_lock(&console_lock);
+	serial_write(buf, n);
+	spin_unlock(&console_lock);
+}
+
+void printk(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprintk(fmt, ap);
+	va_end(ap);
+}
+
+/* The panicking CPU may hold the console lock itself (a fault inside
+ * printk), so from here on output does not wait for it. */
+void printk_panic_mode(void)
+{
+	panic_mode = true;
+}

@@ -1,0 +1,86 @@
+/*
+ * kmain: the boot sequence, in order. Each step needs the ones before it:
+ * the console first so everything after can report; GS before the trap
+ * handler (it reads this_cpu()); the kernel's own page tables before the
+ * guarded stacks that live in them; then the tests.
+ */
+
+#include <mmulab/boot_info.h>
+#include <mmulab/bugs.h>
+#include <mmulab/cmdline.h>
+#include <mmulab/kernel.h>
+#include <mmulab/kstack.h>
+#include <mmulab/mm.h>
+#include <mmulab/percpu.h>
+#include <mmulab/string.h>
+#include <mmulab/symbols.h>
+#include <mmulab/test.h>
+#include <arch/cpu.h>
+#include <arch/desc.h>
+#include <arch/serial.h>
+#include <arch/trap.h>
+
+void call_on_stack(void *arg, void (*fn)(void *), vaddr_t stack_top) __noreturn;
+
+static struct boot_info *boot;
+
+struct boot_info *boot_info(void)
+{
+	return boot;
+}
+
+static void parse_cmdline(void)
+{
+	static char text[BOOT_CMDLINE_MAX];
+	char err[160];
+
+	memcpy(text, boot->cmdline, sizeof(text));
+	text[sizeof(text) - 1] = 0;
+	printk("mmulab: cmdline: \"%s\"\n", text);
+	if (!cmdline_parse(text, &cmdline, err, sizeof(err)))
+		panic("cmdline: %s", err);
+	if (cmdline.bugs && !bugs_enable(cmdline.bugs, err, sizeof(err)))
+		panic("cmdline: %s", err);
+	bugs_report();
+}
+
+static void check_boot_info(struct boot_info *info)
+{
+	if (info->magic != BOOT_INFO_MAGIC || info->version != BOOT_INFO_VERSION)
+		panic("boot_info: bad magic 0x%lx or version %u (UEFI stage and kernel from "
+		      "different builds?)", info->magic, info->version);
+	if (info->memmap_count == 0)
+		panic("boot_info: empty memory map");
+}
+
+static void __noreturn kmain_late(void *unused)
+{
+	(void)unused;
+	desc_init_stacks(this_cpu());
+	early_alloc_report();
+	printk("mmulab: boot complete, running tests\n");
+	machine_exit(run_tests(cmdline.tests));
+}
+
+void kmain(struct boot_info *info)
+{
+	serial_init();
+	printk("\nmmulab: kernel entered at V0x%lx\n", (vaddr_t)kmain);
+	desc_init_cpu(boot_cpu());
+	percpu_init_boot_cpu();
+	trap_init();
+	trap_load_idt();
+	boot = info;
+	check_boot_info(info);
+	symbols_init(phys_to_virt(info->symbols), info->symbols_size);
+	cpu_detect_features();
+	cpu_report();
+	if (!cpu_has(X86_NX))
+		panic("cpu: no NX bit: W^X kernel mappings are impossible");
+	parse_cmdline();
+
+	early_alloc_init(info);
+	kmap_init(info);
+	this_cpu()->stack_top = kstack_alloc();
+	call_on_stack(NULL, kmain_late, this_cpu()->stack_top);
+}

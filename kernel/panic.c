@@ -1,0 +1,52 @@
+/*
+ * The end of the road: a message, a backtrace from the kernel's own
+ * symbols, then a failure exit (never a silent reboot loop). The output
+ * goes out as '#' lines so a KTAP reader stays in step even when the panic
+ * cut a test short; the first line names the reason.
+ */
+
+#include <mmulab/kernel.h>
+#include <mmulab/backtrace.h>
+#include <mmulab/format.h>
+#include <mmulab/percpu.h>
+#include <mmulab/fault.h>
+#include <arch/cpu.h>
+#include <arch/trap.h> /* trap_name */
+
+static void enter_panic(void)
+{
+	struct cpu *cpu = this_cpu();
+
+	irq_disable();
+	printk_panic_mode();
+	if (cpu->in_panic) {
+		printk("mmulab: PANIC: nested panic, giving up\n");
+		machine_exit(VERDICT_PANIC);
+	}
+	cpu->in_panic = true;
+}
+
+void panic(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	enter_panic();
+	va_start(ap, fmt);
+	vformat(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printk("mmulab: PANIC: %s\n", msg);
+	backtrace((vaddr_t)__builtin_return_address(0), read_rbp(), "# ");
+	printk("mmulab: PANIC: run aborted\n");
+	machine_exit(VERDICT_PANIC);
+}
+
+void panic_fault(const struct fault_info *fault, struct trap_frame *frame)
+{
+	enter_panic();
+	printk("mmulab: PANIC: unexpected %s (vector %d) at V0x%lx\n", trap_name(fault->vector),
+	       fault->vector, fault->rip);
+	print_fault_report(fault, frame, "# ");
+	printk("mmulab: PANIC: run aborted\n");
+	machine_exit(VERDICT_PANIC);
+}

@@ -1,0 +1,135 @@
+/*
+ * The kernel's final page tables, replacing the UEFI stage's bootstrap
+ * ones: a direct map of every RAM range with the largest pages that fit
+ * (1 GiB where the CPU has them, else 2 MiB, 4 KiB at unaligned edges),
+ * the kernel image W^X, and nothing else: no identity map, NX on all data.
+ * Holes between RAM ranges (MMIO) stay unmapped, so no speculative
+ * write-back access ever reaches a device.
+ */
+
+#include <mmulab/mm.h>
+#include <mmulab/boot_info.h>
+#include <mmulab/kernel.h>
+#include <mmulab/pgtable.h>
+#include <arch/cpu.h>
+
+extern const char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern const char __data_start[], __data_end[];
+
+static paddr_t root;
+static const struct boot_info *boot;
+
+paddr_t kernel_root(void)
+{
+	return root;
+}
+
+paddr_t kernel_image_phys(vaddr_t va)
+{
+	ASSERT(va >= boot->kernel_virt && va < boot->kernel_virt + boot->kernel_size);
+	return boot->kernel_phys + (va - boot->kernel_virt);
+}
+
+/* Memory a RAM mapping may cover: everything but device and reserved
+ * ranges. Firmware tables (ACPI reclaim/NVS) are RAM too. */
+static bool is_ram(u32 type)
+{
+	switch (type) {
+	case EFI_LOADER_CODE:
+	case EFI_LOADER_DATA:
+	case EFI_BOOT_SERVICES_CODE:
+	case EFI_BOOT_SERVICES_DATA:
+	case EFI_RUNTIME_SERVICES_CODE:
+	case EFI_RUNTIME_SERVICES_DATA:
+	case EFI_CONVENTIONAL:
+	case EFI_ACPI_RECLAIM:
+	case EFI_ACPI_NVS:
+	case EFI_PERSISTENT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static u64 largest_page(paddr_t pa, paddr_t end)
+{
+	if (cpu_has(X86_GBPAGES) && IS_ALIGNED(pa, PUD_SIZE) && end - pa >= PUD_SIZE)
+		return PUD_SIZE;
+	if (IS_ALIGNED(pa, PMD_SIZE) && end - pa >= PMD_SIZE)
+		return PMD_SIZE;
+	return PAGE_SIZE;
+}
+
+static void map_direct_range(paddr_t pa, paddr_t end, u64 counts[3])
+{
+	while (pa < end) {
+		u64 size = largest_page(pa, end);
+		pt_map(root, DIRECT_MAP_BASE + pa, pa, size, size, VM_READ | VM_WRITE | VM_GLOBAL);
+		counts[size == PUD_SIZE ? 2 : size == PMD_SIZE ? 1 : 0]++;
+		pa += size;
+	}
+}
+
+/* Adjacent RAM ranges are mapped as one, so large pages span their seams. */
+static void map_direct(void)
+{
+	const struct boot_mem_range *r = phys_to_virt(boot->memmap);
+	u64 counts[3] = { 0 };
+	paddr_t start = 0, end = 0;
+
+	for (u32 i = 0; i <= boot->memmap_count; i++) {
+		bool last = i == boot->memmap_count;
+		if (!last && !is_ram(r[i].type))
+			continue;
+		if (!last && r[i].phys == end) {
+			end += r[i].pages * PAGE_SIZE;
+			continue;
+		}
+		if (end > start)
+			map_direct_range(start, end, counts);
+		if (!last) {
+			start = r[i].phys;
+			end = start + r[i].pages * PAGE_SIZE;
+		}
+	}
+	printk("mmulab: mm: direct map: %lu x 1G, %lu x 2M, %lu x 4K pages\n", counts[2],
+	       counts[1], counts[0]);
+}
+
+static void map_image_part(const char *start, const char *end, enum vm_prot prot)
+{
+	vaddr_t va = (vaddr_t)start;
+	pt_map(root, va, kernel_image_phys(va), (vaddr_t)end - va, PAGE_SIZE, prot | VM_GLOBAL);
+}
+
+static void map_kernel_image(void)
+{
+	map_image_part(__text_start, __text_end, VM_READ | VM_EXEC);
+	map_image_part(__rodata_start, __rodata_end, VM_READ);
+	map_image_part(__data_start, __data_end, VM_READ | VM_WRITE);
+}
+
+void *kmap_firmware(paddr_t pa, size_t len)
+{
+	paddr_t first = ALIGN_DOWN(pa, PAGE_SIZE), last = ALIGN_UP(pa + len, PAGE_SIZE);
+
+	for (paddr_t p = first; p < last; p += PAGE_SIZE) {
+		struct pt_walk w = pt_walk(root, DIRECT_MAP_BASE + p);
+		if (!w.leaf_size)
+			pt_map(root, DIRECT_MAP_BASE + p, p, PAGE_SIZE, PAGE_SIZE,
+			       VM_READ | VM_WRITE | VM_UNCACHED);
+	}
+	return phys_to_virt(pa);
+}
+
+void kmap_init(const struct boot_info *info)
+{
+	boot = info;
+	root = early_alloc_frame();
+	map_direct();
+	map_kernel_image();
+	if (info->rsdp)
+		kmap_firmware(info->rsdp, 36);
+	cpu_enable_protections();
+	write_cr3(root);
+}

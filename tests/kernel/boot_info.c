@@ -1,0 +1,180 @@
+/*
+ * boot_info: what the UEFI stage handed over is sane, and the kernel's own
+ * tables are what kmain promised (W^X image, NX direct map with large
+ * pages, guarded stacks).
+ */
+
+#include <mmulab/boot_info.h>
+#include <mmulab/kernel.h>
+#include <mmulab/kstack.h>
+#include <mmulab/mm.h>
+#include <mmulab/percpu.h>
+#include <mmulab/pgtable.h>
+#include <mmulab/string.h>
+#include <mmulab/test.h>
+#include <arch/cpu.h>
+#include "probe.h"
+
+
+
+static const struct boot_mem_range *memmap(u32 *count)
+{
+	*count = boot_info()->memmap_count;
+	return phys_to_virt(boot_info()->memmap);
+}
+
+/* The map is sorted by address and no two ranges overlap. */
+static void memmap_sorted_disjoint(struct test *t)
+{
+	u32 n;
+	const struct boot_mem_range *r = memmap(&n);
+
+	EXPECT_GE(t, n, 3);
+	for (u32 i = 1; i < n; i++) {
+		if (!EXPECT_LE(t, r[i - 1].phys + r[i - 1].pages * PAGE_SIZE, r[i].phys))
+			test_diag(t, "ranges %u and %u overlap or are out of order", i - 1, i);
+	}
+}
+
+/* The kernel image sits inside one loader-data range. */
+static void memmap_covers_kernel(struct test *t)
+{
+	u32 n;
+	const struct boot_mem_range *r = memmap(&n);
+	paddr_t k = boot_info()->kernel_phys, k_end = k + boot_info()->kernel_size;
+	bool covered = false;
+
+	for (u32 i = 0; i < n; i++)
+		if (r[i].type == EFI_LOADER_DATA && r[i].phys <= k &&
+		    k_end <= r[i].phys + r[i].pages * PAGE_SIZE)
+			covered = true;
+	EXPECT_TRUE(t, covered);
+}
+
+static u8 byte_sum(const u8 *p, size_t n)
+{
+	u8 s = 0;
+	while (n--)
+		s += *p++;
+	return s;
+}
+
+/* ACPI RSDP: signature, the ACPI 1.0 checksum over 20 bytes and, for
+ * revision 2+, the extended checksum over Length bytes and an XSDT. */
+static void rsdp_checksum(struct test *t)
+{
+	if (!boot_info()->rsdp)
+		test_skip(t, "firmware offered no RSDP");
+	const u8 *rsdp = phys_to_virt(boot_info()->rsdp);
+	EXPECT_EQ(t, memcmp(rsdp, "RSD PTR ", 8), 0);
+	EXPECT_EQ(t, byte_sum(rsdp, 20), 0);
+	if (rsdp[15] >= 2) {
+		u32 length;
+		u64 xsdt;
+		memcpy(&length, rsdp + 20, 4);
+		memcpy(&xsdt, rsdp + 24, 8);
+		EXPECT_GE(t, length, 36);
+		EXPECT_EQ(t, byte_sum(rsdp, length), 0);
+		EXPECT_NE(t, xsdt, 0);
+	}
+}
+
+extern const char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern const char __data_start[], __data_end[];
+
+static void expect_image_part(struct test *t, const char *start, const char *end, bool write,
+			      bool exec)
+{
+	for (vaddr_t va = (vaddr_t)start; va < (vaddr_t)end; va += PAGE_SIZE) {
+		struct pt_walk w = pt_walk(kernel_root(), va);
+		if (!EXPECT_EQ(t, w.leaf_size, PAGE_SIZE) || !EXPECT_EQ(t, pte_write(w.pte), write) ||
+		    !EXPECT_EQ(t, pte_exec(w.pte), exec) || !EXPECT_TRUE(t, pte_global(w.pte))) {
+			test_diag(t, "kernel page V0x%lx", va);
+			pt_print_walk(kernel_root(), va, "  # ");
+			return;
+		}
+	}
+}
+
+/* Text is read+exec, rodata read-only, data and bss read+write; never
+ * writable and executable at once. */
+static void kernel_image_wx(struct test *t)
+{
+	expect_image_part(t, __text_start, __text_end, false, true);
+	expect_image_part(t, __rodata_start, __rodata_end, false, false);
+	expect_image_part(t, __data_start, __data_end, true, false);
+}
+
+/* The write a W^X image must refuse: into its own text. */
+static void kernel_text_write_faults(struct test *t)
+{
+	vaddr_t va = (vaddr_t)__text_start;
+	struct fault_info f = probe_write(va + 1, *(volatile u8 *)(va + 1));
+
+	EXPECT_EQ(t, f.vector, 14);
+	EXPECT_EQ(t, f.error_code, 0x3); /* P | W */
+}
+
+/* The largest page that fits at pa inside [start, end). */
+static u64 page_that_fits(paddr_t pa, paddr_t start, paddr_t end)
+{
+	if (cpu_has(X86_GBPAGES) && IS_ALIGNED(pa, PUD_SIZE) && pa >= start && pa + PUD_SIZE <= end)
+		return PUD_SIZE;
+	if (IS_ALIGNED(pa, PMD_SIZE) && pa >= start && pa + PMD_SIZE <= end)
+		return PMD_SIZE;
+	return PAGE_SIZE;
+}
+
+static u64 leaf_bits(const struct pt_walk *w)
+{
+	return w->levels == 4 ? pte_val(w->pte) : w->levels == 3 ? pmd_val(w->pmd) : pud_val(w->pud);
+}
+
+/* The direct map is NX, and every 2 MiB-aligned stretch of conventional
+ * memory is mapped with a leaf at least as large as fits in its range
+ * (larger is fine: neighbouring RAM ranges are mapped together). */
+static void direct_map_large_nx(struct test *t)
+{
+	u32 n, checked = 0;
+	const struct boot_mem_range *r = memmap(&n);
+
+	for (u32 i = 0; i < n; i++) {
+		if (r[i].type != EFI_CONVENTIONAL)
+			continue;
+		paddr_t start = r[i].phys, end = start + r[i].pages * PAGE_SIZE;
+		for (paddr_t pa = ALIGN_UP(start, PMD_SIZE); pa + PMD_SIZE <= end; pa += PMD_SIZE) {
+			struct pt_walk w = pt_walk(kernel_root(), DIRECT_MAP_BASE + pa);
+			checked++;
+			if (!EXPECT_GE(t, w.leaf_size, page_that_fits(pa, start, end)) ||
+			    !EXPECT_TRUE(t, leaf_bits(&w) & _PAGE_NX)) {
+				pt_print_walk(kernel_root(), DIRECT_MAP_BASE + pa, "  # ");
+				return;
+			}
+		}
+	}
+	test_diag(t, "%u large-page stretches checked", checked);
+	if (!checked)
+		test_skip(t, "no conventional range holds an aligned 2 MiB page");
+}
+
+/* Below each stack is an unmapped page: a write there faults as
+ * not-present instead of corrupting a neighbour. */
+static void stack_guard_page(struct test *t)
+{
+	vaddr_t guard = kstack_guard(this_cpu()->stack_top);
+	struct fault_info f = probe_write(guard + PAGE_SIZE - 8, 0);
+
+	EXPECT_FALSE(t, kstack_contains(guard, 8));
+	EXPECT_EQ(t, f.vector, 14);
+	EXPECT_EQ(t, f.error_code, 0x2); /* not present, W */
+	EXPECT_EQ(t, f.addr, guard + PAGE_SIZE - 8);
+}
+
+TEST_SUITE(boot_info,
+	TEST_CASE(memmap_sorted_disjoint),
+	TEST_CASE(memmap_covers_kernel),
+	TEST_CASE(rsdp_checksum),
+	TEST_CASE(kernel_image_wx),
+	TEST_CASE(kernel_text_write_faults),
+	TEST_CASE(direct_map_large_nx),
+	TEST_CASE(stack_guard_page));

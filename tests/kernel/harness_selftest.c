@@ -1,0 +1,52 @@
+/*
+ * harness_selftest: proof that the harness reports failure. Opt-in: the
+ * matrix runs it with tests=harness_selftest* and expects exactly
+ * unexpected_fault and expect_fails to fail, and the cases after them to
+ * pass, which shows a failed case does not poison the next one.
+ */
+
+#include <mmulab/layout.h>
+#include <mmulab/percpu.h>
+#include <mmulab/test.h>
+#include <arch/cpu.h>
+#include "probe.h"
+
+#define UNMAPPED_VA (TEST_AREA_BASE + 0x6f000000ULL)
+
+/* Must fail: a read of an unmapped address that nobody expects. */
+static void unexpected_fault(struct test *t)
+{
+	EXPECT_EQ(t, *(volatile u64 *)UNMAPPED_VA, 0);
+	test_diag(t, "not reached: the read above faults");
+}
+
+/* Must fail: 1 + 1 is not 3. */
+static void expect_fails(struct test *t)
+{
+	volatile int two = 1 + 1;
+	EXPECT_EQ(t, two, 3);
+}
+
+/* After the failures above, this CPU's state is as a fresh case expects:
+ * no stale recovery context, interrupts as they were, SMAP's AC clear. */
+static void state_clean_after_failures(struct test *t)
+{
+	EXPECT_TRUE(t, this_cpu()->recovery == NULL);
+	EXPECT_TRUE(t, this_cpu()->test == t);
+	EXPECT_EQ(t, read_rflags() & X86_RFLAGS_AC, 0);
+	EXPECT_EQ(t, read_rflags() & X86_RFLAGS_IF, 0);
+}
+
+/* An expected fault is still caught and reported by value. */
+static void probe_after_failures(struct test *t)
+{
+	struct fault_info f = probe_read(UNMAPPED_VA, NULL);
+	EXPECT_EQ(t, f.vector, 14);
+	EXPECT_EQ(t, f.addr, UNMAPPED_VA);
+}
+
+TEST_SUITE_FLAGS(harness_selftest, TEST_OPT_IN,
+	TEST_CASE(unexpected_fault),
+	TEST_CASE(expect_fails),
+	TEST_CASE(state_clean_after_failures),
+	TEST_CASE(probe_after_failures));
