@@ -21,9 +21,26 @@
 #define TABLE_FLAGS (PTE_P | PTE_W)
 #define ENTRIES 512
 
+/* All tables come from one block sized up front (one reserved range for
+ * the kernel to account for, however much memory there is). */
+static u64 *pool;
+static u64 pool_used, pool_pages;
+
 static u64 *new_table(void)
 {
-	return boot_alloc_pages(1, BOOT_RES_BOOT_PT);
+	if (pool_used == pool_pages)
+		boot_fail(L"bootstrap page-table pool (too small)", EFI_OUT_OF_RESOURCES);
+	return pool + (pool_used++) * ENTRIES;
+}
+
+static u64 tables_needed(paddr_t top, u64 kernel_size)
+{
+	u64 gib = top / GiB;
+	u64 pdpts = (gib + ENTRIES - 1) / ENTRIES;
+	u64 kernel_pts = (kernel_size / PAGE_SIZE + ENTRIES - 1) / ENTRIES;
+
+	/* PML4, the direct map's PDPTs and PDs, the kernel's PDPT, PD, PTs. */
+	return 1 + pdpts + gib + 2 + kernel_pts;
 }
 
 static unsigned index_at(vaddr_t va, unsigned shift)
@@ -89,9 +106,12 @@ static void map_kernel(u64 *pml4, const struct boot_info *info)
 
 u64 build_bootstrap_tables(struct boot_info *info)
 {
-	u64 *pml4 = new_table();
+	paddr_t top = physical_top();
 
-	map_physical(pml4, physical_top());
+	pool_pages = tables_needed(top, info->kernel_size);
+	pool = boot_alloc_pages(pool_pages, BOOT_RES_BOOT_PT);
+	u64 *pml4 = new_table();
+	map_physical(pml4, top);
 	map_kernel(pml4, info);
 	return (u64)pml4;
 }

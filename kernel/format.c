@@ -252,16 +252,10 @@ static int digit_value(char c)
 	return 99;
 }
 
-bool parse_u64(const char *s, size_t len, u64 *out)
+static bool parse_digits(const char *s, size_t len, unsigned base, u64 *out)
 {
-	unsigned base = 10;
 	u64 v = 0;
 
-	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-		len -= 2;
-	}
 	if (len == 0)
 		return false;
 	for (size_t i = 0; i < len; i++) {
@@ -272,4 +266,16 @@ bool parse_u64(const char *s, size_t len, u64 *out)
 	}
 	*out = v;
 	return true;
+}
+
+bool parse_u64(const char *s, size_t len, u64 *out)
+{
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		return parse_digits(s + 2, len - 2, 16, out);
+	return parse_digits(s, len, 10, out);
+}
+
+bool parse_hex(const char *s, size_t len, u64 *out)
+{
+	return parse_digits(s, len, 16, out);
 }

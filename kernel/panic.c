@@ -36,7 +36,9 @@ void panic(const char *fmt, ...)
 	vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	printk("mmulab: PANIC: %s\n", msg);
-	backtrace((vaddr_t)__builtin_return_address(0), read_rbp(), "# ");
+	/* Start at our caller: its return address and its frame. */
+	vaddr_t *frame = (vaddr_t *)read_rbp();
+	backtrace(frame[1], frame[0], "# ");
 	printk("mmulab: PANIC: run aborted\n");
 	machine_exit(VERDICT_PANIC);
 }

@@ -16,7 +16,7 @@ struct sym_line {
 	vaddr_t addr;
 	const char *name;
 	size_t name_len;
-	bool text; /* a code symbol: t or T */
+	bool text; /* a code symbol: t, T, or weak w, W */
 };
 
 void symbols_init(const char *text, size_t size)
@@ -39,9 +39,10 @@ static bool parse_line(size_t pos, size_t end, struct sym_line *out)
 
 	while (i < end && table[i] != ' ')
 		i++;
-	if (i + 3 > end || !parse_u64(table + pos, i - pos, &out->addr))
+	if (i + 3 > end || !parse_hex(table + pos, i - pos, &out->addr))
 		return false;
-	out->text = table[i + 1] == 't' || table[i + 1] == 'T';
+	char type = table[i + 1];
+	out->text = type == 't' || type == 'T' || type == 'w' || type == 'W';
 	out->name = table + i + 3;
 	out->name_len = end - (i + 3);
 	return out->name_len > 0;

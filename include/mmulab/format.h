@@ -15,5 +15,7 @@ int format(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 /* Parses an unsigned number: decimal, or hex with 0x; false on anything else
  * or on overflow. */
 bool parse_u64(const char *s, size_t len, u64 *out);
+/* Bare hexadecimal digits, as nm prints addresses. */
+bool parse_hex(const char *s, size_t len, u64 *out);
 
 #endif

@@ -1,0 +1,40 @@
+#include "host_test.h"
+#include <mmulab/cmdline.h>
+
+static bool parse(const char *text, struct cmdline *c, char *err)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	return cmdline_parse(buf, c, err, 160);
+}
+
+static void good_lines(void)
+{
+	struct cmdline c;
+	char err[160];
+
+	CHECK(parse("", &c, err) && !c.tests && !c.seed_given);
+	CHECK(parse("  tests=paging*,boot_info.rsdp*   seed=0x10 iterations=5 ", &c, err));
+	CHECK_STR(c.tests, "paging*,boot_info.rsdp*");
+	CHECK(c.seed_given && c.seed == 16 && c.iterations == 5);
+	CHECK(parse("bugs=a,b", &c, err));
+	CHECK_STR(c.bugs, "a,b");
+}
+
+static void bad_lines_say_what(void)
+{
+	struct cmdline c;
+	char err[160];
+
+	CHECK(!parse("tests=x bogus=1", &c, err));
+	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs)");
+	CHECK(!parse("seed=12z", &c, err));
+	CHECK(strstr(err, "bad value '12z' for seed=") != NULL);
+	CHECK(!parse("iterations=0", &c, err));
+	CHECK(!parse("tests=", &c, err));
+	CHECK(!parse("lonely", &c, err));
+	CHECK_STR(err, "'lonely' is not key=value");
+}
+
+HOST_SUITE(cmdline, HOST_CASE(good_lines), HOST_CASE(bad_lines_say_what));
