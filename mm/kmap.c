@@ -102,11 +102,21 @@ static void map_image_part(const char *start, const char *end, enum vm_prot prot
 	pt_map(root, va, kernel_image_phys(va), (vaddr_t)end - va, PAGE_SIZE, prot | VM_GLOBAL);
 }
 
+extern const char boot_guard_low[], boot_guard_high[];
+
+/* Data and bss, less the guard pages under the boot-time stacks. */
 static void map_kernel_image(void)
 {
+	const char *guards[] = { boot_guard_low, boot_guard_high };
+	const char *from = __data_start;
+
 	map_image_part(__text_start, __text_end, VM_READ | VM_EXEC);
 	map_image_part(__rodata_start, __rodata_end, VM_READ);
-	map_image_part(__data_start, __data_end, VM_READ | VM_WRITE);
+	for (size_t i = 0; i < ARRAY_SIZE(guards); i++) {
+		map_image_part(from, guards[i], VM_READ | VM_WRITE);
+		from = guards[i] + PAGE_SIZE;
+	}
+	map_image_part(from, __data_end, VM_READ | VM_WRITE);
 }
 
 void *kmap_firmware(paddr_t pa, size_t len)

@@ -11,7 +11,7 @@
 
 #define SLOT_SIZE (KSTACK_SIZE + PAGE_SIZE)
 
-extern const char boot_stack[], boot_stack_top[];
+extern const char boot_guard_low[], early_ist_top[], boot_stack[], boot_stack_top[];
 
 static struct spinlock lock = SPINLOCK_INIT("kstack");
 static vaddr_t next_slot = KSTACK_AREA_BASE;
@@ -39,6 +39,8 @@ bool kstack_contains(vaddr_t addr, size_t len)
 	vaddr_t end = addr + len;
 
 	if (addr >= (vaddr_t)boot_stack && end <= (vaddr_t)boot_stack_top)
+		return true;
+	if (addr >= (vaddr_t)boot_guard_low + PAGE_SIZE && end <= (vaddr_t)early_ist_top)
 		return true;
 	if (addr < KSTACK_AREA_BASE || end > __atomic_load_n(&next_slot, __ATOMIC_RELAXED))
 		return false;

@@ -40,14 +40,19 @@ enter_user:
 	push rdi		; RIP
 	iretq
 
-; The boot stack, and below it the stack the IST slots use until kmain
-; gives each its own guarded one. Both count as kernel stacks for backtraces.
+; The boot stack, and the stack the IST slots use until kmain gives each
+; its own. Each sits above a guard page that the kernel's page tables leave
+; unmapped (mm/kmap.c), like every other kernel stack.
 section .bss
-align 16
-global boot_stack, boot_stack_top, early_ist_top
-boot_stack:
+align 4096
+global boot_guard_low, early_ist_top, boot_guard_high, boot_stack, boot_stack_top
+boot_guard_low:
+	resb 4096
 	resb 4096
 early_ist_top:
+boot_guard_high:
+	resb 4096
+boot_stack:
 	resb 16384
 boot_stack_top:
 

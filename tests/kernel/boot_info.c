@@ -82,10 +82,19 @@ static void rsdp_checksum(struct test *t)
 extern const char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern const char __data_start[], __data_end[];
 
+extern const char boot_guard_low[], boot_guard_high[];
+
+static bool is_boot_guard(vaddr_t va)
+{
+	return va == (vaddr_t)boot_guard_low || va == (vaddr_t)boot_guard_high;
+}
+
 static void expect_image_part(struct test *t, const char *start, const char *end, bool write,
 			      bool exec)
 {
 	for (vaddr_t va = (vaddr_t)start; va < (vaddr_t)end; va += PAGE_SIZE) {
+		if (is_boot_guard(va))
+			continue;
 		struct pt_walk w = pt_walk(kernel_root(), va);
 		if (!EXPECT_EQ(t, w.leaf_size, PAGE_SIZE) || !EXPECT_EQ(t, pte_write(w.pte), write) ||
 		    !EXPECT_EQ(t, pte_exec(w.pte), exec) || !EXPECT_TRUE(t, pte_global(w.pte))) {
@@ -157,17 +166,27 @@ static void direct_map_large_nx(struct test *t)
 		test_skip(t, "no conventional range holds an aligned 2 MiB page");
 }
 
-/* Below each stack is an unmapped page: a write there faults as
- * not-present instead of corrupting a neighbour. */
-static void stack_guard_page(struct test *t)
+static void expect_guard(struct test *t, vaddr_t guard)
 {
-	vaddr_t guard = kstack_guard(this_cpu()->stack_top);
 	struct fault_info f = probe_write(guard + PAGE_SIZE - 8, 0);
 
 	EXPECT_FALSE(t, kstack_contains(guard, 8));
 	EXPECT_EQ(t, f.vector, 14);
 	EXPECT_EQ(t, f.error_code, 0x2); /* not present, W */
 	EXPECT_EQ(t, f.addr, guard + PAGE_SIZE - 8);
+}
+
+/* Below each stack is an unmapped page: a write there faults as
+ * not-present instead of corrupting a neighbour. */
+static void stack_guard_pages(struct test *t)
+{
+	struct cpu *cpu = this_cpu();
+
+	expect_guard(t, kstack_guard(cpu->stack_top));
+	for (int i = IST_DF; i <= IST_COUNT; i++)
+		expect_guard(t, kstack_guard(cpu->ist_top[i]));
+	expect_guard(t, (vaddr_t)boot_guard_low);
+	expect_guard(t, (vaddr_t)boot_guard_high);
 }
 
 TEST_SUITE(boot_info,
@@ -177,4 +196,4 @@ TEST_SUITE(boot_info,
 	TEST_CASE(kernel_image_wx),
 	TEST_CASE(kernel_text_write_faults),
 	TEST_CASE(direct_map_large_nx),
-	TEST_CASE(stack_guard_page));
+	TEST_CASE(stack_guard_pages));
