@@ -23,7 +23,7 @@ KERNEL_SRCS := \
 	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
 	kernel/glob.c kernel/log.c kernel/main.c kernel/panic.c kernel/percpu.c \
 	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/test.c \
-	mm/early.c mm/kmap.c mm/kstack.c mm/pgtable.c \
+	mm/bootmem.c mm/kmap.c mm/kstack.c mm/memblock.c mm/pgt_buf.c mm/pgtable.c \
 	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
 	tests/kernel/boot_info.c
 KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm
@@ -45,8 +45,8 @@ BOOT_OBJS := $(BOOT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/boot/blobs.o
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) $(INCLUDES) -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=all -MMD -MP
 HOST_SRCS := tests/host/main.c tests/host/test_format.c tests/host/test_glob.c \
-	tests/host/test_cmdline.c tests/host/test_symbols.c \
-	kernel/format.c kernel/glob.c kernel/cmdline.c kernel/symbols.c
+	tests/host/test_cmdline.c tests/host/test_symbols.c tests/host/test_memblock.c \
+	kernel/format.c kernel/glob.c kernel/cmdline.c kernel/symbols.c mm/memblock.c
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/host/%.o)
 
 .PHONY: all run check usb host-test deps clean help

@@ -57,7 +57,6 @@ static void __noreturn kmain_late(void *unused)
 {
 	(void)unused;
 	desc_init_stacks(this_cpu());
-	early_alloc_report();
 	printk("mmulab: boot complete, running tests\n");
 	machine_exit(run_tests(cmdline.tests));
 }
@@ -79,7 +78,7 @@ void kmain(struct boot_info *info)
 		panic("cpu: no NX bit: W^X kernel mappings are impossible");
 	parse_cmdline();
 
-	early_alloc_init(info);
+	memblock_init_from_boot(info);
 	kmap_init(info);
 	this_cpu()->stack_top = kstack_alloc();
 	call_on_stack(NULL, kmain_late, this_cpu()->stack_top);

@@ -61,7 +61,9 @@ int strncmp(const char *a, const char *b, size_t n)
 
 int strcmp(const char *a, const char *b)
 {
-	return strncmp(a, b, (size_t)-1);
+	for (; *a && *a == *b; a++, b++)
+		;
+	return (u8)*a - (u8)*b;
 }
 
 char *strchr(const char *s, int c)

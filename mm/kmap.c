@@ -10,6 +10,7 @@
 #include <mmulab/mm.h>
 #include <mmulab/boot_info.h>
 #include <mmulab/kernel.h>
+#include <mmulab/memblock.h>
 #include <mmulab/pgtable.h>
 #include <arch/cpu.h>
 
@@ -132,14 +133,44 @@ void *kmap_firmware(paddr_t pa, size_t len)
 	return phys_to_virt(pa);
 }
 
+/*
+ * An upper bound on the tables kmap_init needs: per GiB of RAM span one
+ * PMD page (used only without 1 GiB pages or at unaligned edges), per
+ * run of RAM two PTE pages for its unaligned ends, the image's tables,
+ * and a few for the firmware pages mapped 4 KiB at a time.
+ */
+static u64 pgt_buf_estimate(void)
+{
+	const struct boot_mem_range *r = phys_to_virt(boot->memmap);
+	paddr_t span = 0;
+	u64 runs = 0;
+
+	for (u32 i = 0; i < boot->memmap_count; i++) {
+		if (!is_ram(r[i].type))
+			continue;
+		runs++;
+		span = MAX(span, r[i].phys + r[i].pages * PAGE_SIZE);
+	}
+	u64 gib = ALIGN_UP(span, PUD_SIZE) / PUD_SIZE;
+	return 1 + (gib + PT_ENTRIES - 1) / PT_ENTRIES + gib + 2 * runs +
+	       3 + boot->kernel_size / PMD_SIZE + 4;
+}
+
+/* Builds the tables from the early page-table buffer, switches to them,
+ * then gives back what the UEFI stage's tables and the buffer's unused
+ * tail occupied. NXE and the other protections go on before the CR3 load:
+ * the new entries use NX, which is a reserved bit without EFER.NXE. */
 void kmap_init(const struct boot_info *info)
 {
 	boot = info;
-	root = early_alloc_frame();
+	pgt_buf_init(pgt_buf_estimate());
+	root = pt_table_frame();
 	map_direct();
 	map_kernel_image();
 	if (info->rsdp)
 		kmap_firmware(info->rsdp, 36);
 	cpu_enable_protections();
 	write_cr3(root);
+	memblock_release_boot_tables(info);
+	pgt_buf_release_tail();
 }

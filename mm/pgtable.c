@@ -42,7 +42,7 @@ static pte_t *pte_offset(pmd_t *pmd, vaddr_t va)
 static pud_t *pud_alloc(pgd_t *pgd, vaddr_t va)
 {
 	if (pgd_none(*pgd))
-		set_pgd(pgd, pgd_mktable(early_alloc_frame()));
+		set_pgd(pgd, pgd_mktable(pt_table_frame()));
 	if (!pgd_present(*pgd))
 		panic("pud_alloc: non-present pgd entry 0x%lx for V0x%lx", pgd_val(*pgd), va);
 	return pud_offset(pgd, va);
@@ -51,7 +51,7 @@ static pud_t *pud_alloc(pgd_t *pgd, vaddr_t va)
 static pmd_t *pmd_alloc(pud_t *pud, vaddr_t va)
 {
 	if (pud_none(*pud))
-		set_pud(pud, pud_mktable(early_alloc_frame()));
+		set_pud(pud, pud_mktable(pt_table_frame()));
 	if (!pud_present(*pud) || pud_leaf(*pud))
 		panic("pmd_alloc: pud entry 0x%lx for V0x%lx is not a table", pud_val(*pud), va);
 	return pmd_offset(pud, va);
@@ -60,7 +60,7 @@ static pmd_t *pmd_alloc(pud_t *pud, vaddr_t va)
 static pte_t *pte_alloc(pmd_t *pmd, vaddr_t va)
 {
 	if (pmd_none(*pmd))
-		set_pmd(pmd, pmd_mktable(early_alloc_frame()));
+		set_pmd(pmd, pmd_mktable(pt_table_frame()));
 	if (!pmd_present(*pmd) || pmd_leaf(*pmd))
 		panic("pte_alloc: pmd entry 0x%lx for V0x%lx is not a table", pmd_val(*pmd), va);
 	return pte_offset(pmd, va);

@@ -19,12 +19,19 @@ static inline paddr_t virt_to_phys(const void *direct_map_va)
 /* The physical address of a kernel-image address (code, data, bss). */
 paddr_t kernel_image_phys(vaddr_t va);
 
-/* Early frame allocator (mm/early.c): zeroed 4 KiB frames from the UEFI
- * map's conventional memory, for page tables and stacks before the real
- * allocators exist. Panics when memory runs out. */
-void early_alloc_init(const struct boot_info *info);
+/* Boot-time memory (mm/bootmem.c): memblock from the UEFI map, and zeroed
+ * 4 KiB frames from it before the buddy allocator exists (panics when
+ * memory runs out). */
+void memblock_init_from_boot(const struct boot_info *info);
+void memblock_release_boot_tables(const struct boot_info *info);
 paddr_t early_alloc_frame(void);
-void early_alloc_report(void);
+
+/* The early page-table buffer (mm/pgt_buf.c). pt_table_frame() is where
+ * every page-table page comes from: the buffer while it is active. */
+void pgt_buf_init(u64 pages);
+paddr_t pt_table_frame(void);
+void pgt_buf_release_tail(void);
+void pgt_buf_bounds(paddr_t *start, paddr_t *end, paddr_t *top);
 
 /* The kernel's own page tables (mm/kmap.c). */
 void kmap_init(const struct boot_info *info);

@@ -2,10 +2,11 @@
 
 bool host_case_failed;
 
-extern const struct host_suite format_suite, glob_suite, cmdline_suite, symbols_suite;
+extern const struct host_suite format_suite, glob_suite, cmdline_suite, symbols_suite,
+	memblock_suite;
 
 static const struct host_suite *const suites[] = {
-	&format_suite, &glob_suite, &cmdline_suite, &symbols_suite,
+	&format_suite, &glob_suite, &cmdline_suite, &symbols_suite, &memblock_suite,
 };
 
 int main(void)
