@@ -21,11 +21,11 @@ KLDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -z max-page-size=4096 
 KERNEL_SRCS := \
 	arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c arch/x86/serial.c arch/x86/trap.c \
 	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
-	kernel/glob.c kernel/log.c kernel/main.c kernel/panic.c kernel/percpu.c \
+	kernel/glob.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
 	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/test.c \
-	mm/bootmem.c mm/kmap.c mm/kstack.c mm/memblock.c mm/pgt_buf.c mm/pgtable.c \
+	mm/bootmem.c mm/kmap.c mm/kstack.c mm/memblock.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c \
 	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
-	tests/kernel/boot_info.c
+	tests/kernel/boot_info.c tests/kernel/page_alloc.c
 KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
 

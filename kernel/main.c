@@ -11,6 +11,7 @@
 #include <mmulab/kernel.h>
 #include <mmulab/kstack.h>
 #include <mmulab/mm.h>
+#include <mmulab/page.h>
 #include <mmulab/percpu.h>
 #include <mmulab/string.h>
 #include <mmulab/symbols.h>
@@ -57,6 +58,8 @@ static void __noreturn kmain_late(void *unused)
 {
 	(void)unused;
 	desc_init_stacks(this_cpu());
+	page_alloc_init();
+	page_alloc_report();
 	printk("mmulab: boot complete, running tests\n");
 	machine_exit(run_tests(cmdline.tests));
 }

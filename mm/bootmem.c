@@ -1,6 +1,7 @@
 /*
- * Boot-time memory: memblock fed from the UEFI map, and single frames from
- * it for whatever needs memory before the buddy allocator exists.
+ * Boot-time memory: memblock fed from the UEFI map, and the frames the
+ * kernel takes for itself (tables, stacks): from memblock during boot, from
+ * the buddy allocator once it exists.
  *
  * Usable: conventional memory, boot-services code and data (free once
  * ExitBootServices returned), loader code and data except what the UEFI
@@ -12,6 +13,7 @@
 #include <mmulab/kernel.h>
 #include <mmulab/memblock.h>
 #include <mmulab/mm.h>
+#include <mmulab/page.h>
 #include <mmulab/string.h>
 
 static bool usable_type(u32 type)
@@ -63,12 +65,18 @@ void memblock_release_boot_tables(const struct boot_info *info)
 			memblock_free(info->reserved[i].phys, info->reserved[i].size);
 }
 
-paddr_t early_alloc_frame(void)
+paddr_t kernel_frame_alloc(void)
 {
+	if (page_alloc_ready()) {
+		struct page *p = alloc_pages(NO_NODE, 0, ALLOC_ZERO);
+		if (!p)
+			panic("kernel_frame_alloc: no free page on any node");
+		return page_to_phys(p);
+	}
 	paddr_t pa = memblock_alloc(PAGE_SIZE, PAGE_SIZE);
-
 	if (!pa)
-		panic("early_alloc_frame: memblock has no free page left after %lu", frames_handed_out);
+		panic("kernel_frame_alloc: memblock has no free page left after %lu",
+		      frames_handed_out);
 	frames_handed_out++;
 	memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	return pa;

@@ -24,7 +24,7 @@ vaddr_t kstack_alloc(void)
 	spin_unlock(&lock);
 
 	for (vaddr_t va = slot + PAGE_SIZE; va < slot + SLOT_SIZE; va += PAGE_SIZE)
-		pt_map(kernel_root(), va, early_alloc_frame(), PAGE_SIZE, PAGE_SIZE,
+		pt_map(kernel_root(), va, kernel_frame_alloc(), PAGE_SIZE, PAGE_SIZE,
 		       VM_READ | VM_WRITE | VM_GLOBAL);
 	return slot + SLOT_SIZE;
 }

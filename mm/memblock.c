@@ -18,6 +18,7 @@ void memblock_reset(void)
 	memblock.memory.count = 0;
 	memblock.reserved.count = 0;
 	memblock.overflowed = false;
+	memblock.retired = false;
 	memblock.alloc_min = 1 * MiB;
 }
 
@@ -178,12 +179,17 @@ paddr_t memblock_alloc_range(u64 size, u64 align, paddr_t min, paddr_t max)
 {
 	struct alloc_search s = { size, align, MAX(min, memblock.alloc_min), max, 0 };
 
-	if (size == 0 || (align & (align - 1)))
+	if (size == 0 || (align & (align - 1)) || memblock.retired)
 		return 0;
 	memblock_for_each_free(try_range, &s);
 	if (s.found)
 		memblock_reserve(s.found, size);
 	return s.found;
+}
+
+void memblock_retire(void)
+{
+	memblock.retired = true;
 }
 
 paddr_t memblock_alloc(u64 size, u64 align)

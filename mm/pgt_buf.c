@@ -34,10 +34,10 @@ void pgt_buf_init(u64 pages)
 paddr_t pt_table_frame(void)
 {
 	if (!pgt_buf.active)
-		return early_alloc_frame();
+		return kernel_frame_alloc();
 	if (pgt_buf.end == pgt_buf.top) {
 		pgt_buf.overflow++;
-		return early_alloc_frame();
+		return kernel_frame_alloc();
 	}
 	paddr_t pa = pgt_buf.end;
 	pgt_buf.end += PAGE_SIZE;

@@ -28,6 +28,7 @@ struct memblock {
 	struct memblock_type reserved;
 	paddr_t alloc_min; /* allocations never go below (the AP trampoline) */
 	bool overflowed;   /* a region was lost: more than MEMBLOCK_MAX_REGIONS */
+	bool retired;      /* the buddy allocator owns the free memory now */
 };
 
 extern struct memblock memblock;
@@ -43,6 +44,10 @@ void memblock_free(paddr_t base, u64 size);
  * return. 0 when none (0 is never a valid result: alloc_min > 0). */
 paddr_t memblock_alloc_range(u64 size, u64 align, paddr_t min, paddr_t max);
 paddr_t memblock_alloc(u64 size, u64 align);
+
+/* After this every allocation fails: the free ranges belong to the buddy
+ * allocator. The arrays stay, as the record of what is RAM. */
+void memblock_retire(void);
 
 bool memblock_is_memory(paddr_t pa);
 bool memblock_is_reserved(paddr_t pa);

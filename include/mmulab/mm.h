@@ -19,12 +19,12 @@ static inline paddr_t virt_to_phys(const void *direct_map_va)
 /* The physical address of a kernel-image address (code, data, bss). */
 paddr_t kernel_image_phys(vaddr_t va);
 
-/* Boot-time memory (mm/bootmem.c): memblock from the UEFI map, and zeroed
- * 4 KiB frames from it before the buddy allocator exists (panics when
- * memory runs out). */
+/* Boot-time memory (mm/bootmem.c): memblock from the UEFI map; zeroed
+ * 4 KiB frames for the kernel's own use, from memblock until the buddy
+ * allocator exists and from it after (panics when memory runs out). */
 void memblock_init_from_boot(const struct boot_info *info);
 void memblock_release_boot_tables(const struct boot_info *info);
-paddr_t early_alloc_frame(void);
+paddr_t kernel_frame_alloc(void);
 
 /* The early page-table buffer (mm/pgt_buf.c). pt_table_frame() is where
  * every page-table page comes from: the buffer while it is active. */

@@ -61,6 +61,15 @@ static void tiny(void)
 	CHECK(memblock_alloc(PG, PG) == 0);
 }
 
+static void retired_allocates_nothing(void)
+{
+	memblock_reset();
+	memblock_add(0x100000, 16 * PG);
+	memblock_retire();
+	CHECK(memblock_alloc(PG, PG) == 0);
+	CHECK(memblock_is_memory(0x100000));
+}
+
 struct free_sum {
 	u64 bytes;
 	paddr_t last_end;
@@ -126,5 +135,6 @@ HOST_SUITE(memblock,
 	HOST_CASE(alloc_respects_align_min_and_reserved),
 	HOST_CASE(above_4g),
 	HOST_CASE(tiny),
+	HOST_CASE(retired_allocates_nothing),
 	HOST_CASE(fragmented_against_model),
 	HOST_CASE(overflow_is_recorded));

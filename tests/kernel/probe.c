@@ -132,7 +132,7 @@ void test_unmap(vaddr_t va)
 
 paddr_t test_frame(void)
 {
-	return early_alloc_frame();
+	return kernel_frame_alloc();
 }
 
 void *frame_va(paddr_t pa)

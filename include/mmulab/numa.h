@@ -1,0 +1,18 @@
+#ifndef MMULAB_NUMA_H
+#define MMULAB_NUMA_H
+
+/* The NUMA topology as the allocators see it (kernel/numa.c keeps the one
+ * built at boot). */
+
+#include <mmulab/types.h>
+#include <mmulab/page.h>
+
+int nr_nodes(void);
+/* The node of a RAM address; 0 for an address no node's memory covers. */
+int numa_node_of_phys(paddr_t pa);
+/* The end of the stretch of nid's memory that holds pa. */
+paddr_t numa_node_range_end(int nid, paddr_t pa);
+/* Nodes in order of distance from node (node itself first); the count. */
+int numa_fallback_order(int node, int out[MAX_NODES]);
+
+#endif

@@ -1,0 +1,81 @@
+#ifndef MMULAB_PAGE_H
+#define MMULAB_PAGE_H
+
+/*
+ * struct page: one per frame of RAM, in a virtually contiguous array at
+ * VMEMMAP_BASE indexed by frame number (only the parts covering RAM are
+ * mapped). The per-node buddy allocator hands out frames as struct pages.
+ */
+
+#include <mmulab/types.h>
+#include <mmulab/layout.h>
+
+#define MAX_NODES 64
+#define MAX_ORDER 10 /* largest block: 4 MiB */
+#define HUGE_ORDER 9 /* 2 MiB */
+#define NO_NODE (-1)
+
+enum page_flags {
+	PG_reserved = 1 << 0, /* never in the allocator: firmware, kernel image... */
+	PG_buddy = 1 << 1,    /* head of a free block; order holds its order */
+	PG_head = 1 << 2,     /* head of a compound (multi-page) allocation */
+	PG_tail = 1 << 3,     /* part of one; head points at the head */
+};
+
+struct page {
+	u32 flags;
+	s32 refcount;
+	s32 mapcount; /* page-table entries mapping it */
+	s32 pincount; /* pins (the GUP analogue) */
+	u16 node;
+	u8 order;
+	u8 pad0;
+	u16 last_cpu;  /* last accessing CPU and node, for the NUMA */
+	u16 last_node; /* migration filter */
+	struct page *next, *prev; /* free list */
+	struct page *head;        /* compound head, for tails */
+	u64 private;
+} __aligned(64);
+_Static_assert(sizeof(struct page) == 64, "struct page is one cache line");
+
+#define vmemmap ((struct page *)VMEMMAP_BASE)
+
+typedef u64 pfn_t;
+
+static inline struct page *pfn_to_page(pfn_t pfn) { return vmemmap + pfn; }
+static inline pfn_t page_to_pfn(const struct page *p) { return (pfn_t)(p - vmemmap); }
+static inline paddr_t page_to_phys(const struct page *p) { return page_to_pfn(p) << PAGE_SHIFT; }
+static inline struct page *phys_to_page(paddr_t pa) { return pfn_to_page(pa >> PAGE_SHIFT); }
+static inline int page_to_nid(const struct page *p) { return p->node; }
+static inline void *page_address(const struct page *p)
+{
+	return (void *)(DIRECT_MAP_BASE + page_to_phys(p));
+}
+
+/* True when pfn is RAM that has a struct page. */
+bool pfn_valid(pfn_t pfn);
+
+enum alloc_flags {
+	ALLOC_ZERO = 1 << 0,      /* zero the block */
+	ALLOC_THISNODE = 1 << 1,  /* no fallback to other nodes: NULL instead */
+	ALLOC_COMPOUND = 1 << 2,  /* mark head and tails (huge pages) */
+};
+
+/* A block of 2^order frames, from node (NO_NODE: the boot CPU's node) or
+ * the nearest node with room, by distance. Refcount 1; NULL when none. */
+struct page *alloc_pages(int node, unsigned order, unsigned flags);
+/* Returns a block from alloc_pages. Panics on a double free, a reserved
+ * frame, or a page still mapped or referenced. */
+void free_pages(struct page *page, unsigned order);
+
+u64 node_free_pages(int node);
+u64 node_present_pages(int node);
+int nr_nodes(void);
+
+/* Boot: the struct page array for all memblock memory, then hand every
+ * free memblock range to the buddy allocator (memblock is retired). */
+void page_alloc_init(void);
+bool page_alloc_ready(void);
+void page_alloc_report(void);
+
+#endif
