@@ -19,7 +19,7 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -ffreestanding -fno-pic -fno-pi
 KLDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -z max-page-size=4096 -z noexecstack -T linker.ld
 
 KERNEL_SRCS := \
-	arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c arch/x86/serial.c arch/x86/trap.c \
+	arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c arch/x86/serial.c arch/x86/trap.c arch/x86/tsc.c \
 	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
 	kernel/glob.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
 	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/test.c \

@@ -20,6 +20,7 @@
 #include <arch/desc.h>
 #include <arch/serial.h>
 #include <arch/trap.h>
+#include <arch/tsc.h>
 
 void call_on_stack(void *arg, void (*fn)(void *), vaddr_t stack_top) __noreturn;
 
@@ -80,6 +81,7 @@ void kmain(struct boot_info *info)
 	if (!cpu_has(X86_NX))
 		panic("cpu: no NX bit: W^X kernel mappings are impossible");
 	parse_cmdline();
+	tsc_calibrate();
 
 	memblock_init_from_boot(info);
 	kmap_init(info);

@@ -22,6 +22,7 @@
 #include <mmulab/spinlock.h>
 #include <mmulab/string.h>
 #include <arch/cpu.h>
+#include <arch/tsc.h>
 
 struct free_area {
 	struct page *list;
@@ -273,9 +274,8 @@ void page_alloc_init(void)
 	memblock_retire();
 	ready = true;
 	u64 t2 = rdtsc();
-	printk("mmulab: mm: struct page init %lu Mcycles, buddy init %lu Mcycles, for %lu MiB of "
-	       "RAM\n", (t1 - t0) / 1000000, (t2 - t1) / 1000000,
-	       memblock_total(mem) / MiB);
+	printk("mmulab: mm: struct page init %lu us, buddy init %lu us, for %lu MiB of RAM\n",
+	       cycles_to_us(t1 - t0), cycles_to_us(t2 - t1), memblock_total(mem) / MiB);
 }
 
 void page_alloc_report(void)
