@@ -19,15 +19,18 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -ffreestanding -fno-pic -fno-pi
 KLDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -z max-page-size=4096 -z noexecstack -T linker.ld
 
 KERNEL_SRCS := \
-	arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c arch/x86/serial.c arch/x86/trap.c arch/x86/tsc.c \
+	arch/x86/apic.c arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c arch/x86/serial.c \
+	arch/x86/smp.c arch/x86/trap.c arch/x86/tsc.c \
 	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
 	kernel/glob.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
-	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/test.c \
-	mm/bootmem.c mm/kmap.c mm/kstack.c mm/memblock.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c \
+	kernel/smp.c \
+	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/test.c kernel/watchdog.c \
+	mm/bootmem.c mm/kmap.c mm/kstack.c mm/memblock.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c mm/tlb.c \
 	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
-	tests/kernel/boot_info.c tests/kernel/page_alloc.c
+	tests/kernel/boot_info.c tests/kernel/page_alloc.c tests/kernel/smp.c tests/kernel/tlb.c
 KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm
-KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
+KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o) \
+	$(BUILD)/arch/x86/trampoline_blob.o
 
 # The UEFI stage: GNU-EFI, position independent, MS calling convention.
 EFI_INC := /usr/include/efi
@@ -69,6 +72,15 @@ $(BUILD)/%.o: %.c
 $(BUILD)/%.o: %.asm
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 -g -F dwarf $< -o $@
+
+# The AP trampoline runs at a fixed low address: a flat binary, carried
+# in the kernel as data.
+$(BUILD)/arch/x86/trampoline.bin: arch/x86/trampoline.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f bin $< -o $@
+
+$(BUILD)/arch/x86/trampoline_blob.o: arch/x86/trampoline_blob.asm $(BUILD)/arch/x86/trampoline.bin
+	$(NASM) -f elf64 -DTRAMPOLINE_BIN='"$(BUILD)/arch/x86/trampoline.bin"' $< -o $@
 
 $(BUILD)/kernel.elf: $(KERNEL_OBJS) linker.ld
 	$(CC) $(KLDFLAGS) $(KERNEL_OBJS) -o $@ -lgcc

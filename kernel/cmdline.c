@@ -9,6 +9,8 @@
 #include <mmulab/format.h>
 #include <mmulab/string.h>
 
+#define DEFAULT_WATCHDOG_SECONDS 300
+
 struct cmdline cmdline;
 
 static bool set_tests(struct cmdline *c, char *v) { c->tests = v; return *v != 0; }
@@ -25,6 +27,17 @@ static bool set_iterations(struct cmdline *c, char *v)
 	return parse_u64(v, strlen(v), &c->iterations) && c->iterations > 0;
 }
 
+static bool set_watchdog(struct cmdline *c, char *v)
+{
+	return parse_u64(v, strlen(v), &c->watchdog_seconds) && c->watchdog_seconds > 0;
+}
+
+static bool set_x2apic(struct cmdline *c, char *v)
+{
+	c->no_x2apic = strcmp(v, "off") == 0;
+	return c->no_x2apic || strcmp(v, "on") == 0;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -34,7 +47,19 @@ static const struct option {
 	{ "seed", set_seed, "seed of randomized cases (decimal or 0x hex)" },
 	{ "iterations", set_iterations, "iterations of randomized cases (> 0)" },
 	{ "bugs", set_bugs, "comma-separated historical-bug switches to turn on" },
+	{ "watchdog", set_watchdog, "seconds a case may run before it fails as TIMEOUT" },
+	{ "x2apic", set_x2apic, "on (default, when the CPU has it) or off" },
 };
+
+static const char *known_keys(void)
+{
+	static char buf[128];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		n += format(buf + n, sizeof(buf) - n, "%s%s", i ? " " : "", options[i].key);
+	return buf;
+}
 
 static const struct option *find_option(const char *key)
 {
@@ -56,8 +81,7 @@ static bool parse_word(char *word, struct cmdline *out, char *err, size_t err_si
 	*eq = 0;
 	opt = find_option(word);
 	if (!opt) {
-		format(err, err_size, "unknown option '%s' (known: tests seed iterations bugs)",
-		       word);
+		format(err, err_size, "unknown option '%s' (known: %s)", word, known_keys());
 		return false;
 	}
 	if (!opt->set(out, eq + 1)) {
@@ -69,7 +93,7 @@ static bool parse_word(char *word, struct cmdline *out, char *err, size_t err_si
 
 bool cmdline_parse(char *text, struct cmdline *out, char *err, size_t err_size)
 {
-	*out = (struct cmdline){ 0 };
+	*out = (struct cmdline){ .watchdog_seconds = DEFAULT_WATCHDOG_SECONDS };
 	for (char *p = text; *p;) {
 		while (*p == ' ')
 			p++;

@@ -20,6 +20,10 @@
 #include <arch/desc.h>
 #include <arch/serial.h>
 #include <arch/trap.h>
+#include <arch/apic.h>
+#include <mmulab/smp.h>
+#include <mmulab/tlb.h>
+#include <mmulab/timer.h>
 #include <arch/tsc.h>
 
 void call_on_stack(void *arg, void (*fn)(void *), vaddr_t stack_top) __noreturn;
@@ -61,7 +65,14 @@ static void __noreturn kmain_late(void *unused)
 	desc_init_stacks(this_cpu());
 	page_alloc_init();
 	page_alloc_report();
+	apic_init_bsp(!cmdline.no_x2apic);
+	smp_init_calls();
+	tlb_init();
+	timer_init();
+	{ /* TEMP */ static const u32 ids[] = {0,1,2,3,4,5,6,7}; static const int nodes[8];
+	  smp_boot(ids, nodes, 8); }
 	printk("mmulab: boot complete, running tests\n");
+	irq_enable();
 	machine_exit(run_tests(cmdline.tests));
 }
 
@@ -70,7 +81,10 @@ void kmain(struct boot_info *info)
 	serial_init();
 	printk("\nmmulab: kernel entered at V0x%lx\n", (vaddr_t)kmain);
 	desc_init_cpu(boot_cpu());
-	percpu_init_boot_cpu();
+	percpu_install(boot_cpu());
+	boot_cpu()->online = true;
+	cpumask_set(&cpu_online_mask, 0);
+	cpumask_set(&kernel_space.active, 0);
 	trap_init();
 	trap_load_idt();
 	boot = info;

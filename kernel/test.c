@@ -16,7 +16,11 @@
 #include <mmulab/glob.h>
 #include <mmulab/kernel.h>
 #include <mmulab/percpu.h>
+#include <mmulab/smp.h>
 #include <mmulab/string.h>
+#include <mmulab/symbols.h>
+#include <arch/trap.h>
+#include <mmulab/timer.h>
 #include <arch/cpu.h>
 
 extern const struct test_suite __test_suites_start[], __test_suites_end[];
@@ -127,8 +131,26 @@ bool test_check_cmp(struct test *t, bool ok, const char *file, int line, const c
 	return ok;
 }
 
+/* On another CPU (test_on_cpus) the way out is that CPU's own recovery
+ * context: t->end lives on the case CPU's stack. */
 void test_end(struct test *t)
 {
+	struct cpu *cpu = this_cpu();
+
+	if (cpu->test != t) {
+		struct recovery *r = cpu->recovery;
+		ASSERT(r != NULL);
+		cpu->recovery = r->prev;
+		r->fault.vector = FAULT_ABORTED;
+		klongjmp(&r->ctx, 1);
+	}
+	klongjmp(&t->end, 1);
+}
+
+void test_timeout(struct test *t)
+{
+	t->failed = true;
+	t->timed_out = true;
 	klongjmp(&t->end, 1);
 }
 
@@ -157,6 +179,55 @@ void test_fail_on_fault(struct test *t, const struct fault_info *fault, struct t
 	klongjmp(&t->end, 1);
 }
 
+struct remote_part {
+	struct test *t;
+	void (*fn)(struct test *t, void *arg);
+	void *arg;
+};
+
+static void run_remote_part(void *p)
+{
+	struct remote_part *r = p;
+	r->fn(r->t, r->arg);
+}
+
+static void remote_part(void *p)
+{
+	struct remote_part *r = p;
+	struct fault_info f = run_catching_faults(run_remote_part, r);
+	char sym[128];
+
+	if (f.vector == FAULT_NONE || f.vector == FAULT_ABORTED)
+		return;
+	r->t->failed = true;
+	symbolize(f.rip, sym, sizeof(sym));
+	test_diag(r->t, "cpu%u: unexpected %s (vector %d, error 0x%x, address V0x%lx) at %s",
+		  this_cpu()->id, trap_name(f.vector), f.vector, f.error_code, f.addr, sym);
+}
+
+void test_on_cpus(struct test *t, const struct cpumask *mask,
+		  void (*fn)(struct test *t, void *arg), void *arg)
+{
+	struct remote_part part = { t, fn, arg };
+	bool self = cpumask_test(mask, this_cpu()->id);
+	struct cpumask others = *mask;
+
+	cpumask_clear_cpu(&others, this_cpu()->id);
+	smp_call_mask(&others, remote_part, &part, false);
+	if (self)
+		fn(t, arg);
+	for_each_cpu_in(cpu, &others)
+		smp_call_wait(cpu);
+}
+
+int test_other_cpu(void)
+{
+	for_each_cpu_in(cpu, &cpu_online_mask)
+		if (cpu != this_cpu()->id)
+			return (int)cpu;
+	return -1;
+}
+
 /* --- running --- */
 
 static void run_case(const struct test_suite *s, const struct test_case *c, u32 number,
@@ -175,12 +246,18 @@ static void run_case(const struct test_suite *s, const struct test_case *c, u32 
 		test_diag(&t, "%s: seed=0x%lx iterations=%lu (replay: seed=0x%lx iterations=%lu)",
 			  c->name, t.seed, t.iterations, t.seed, t.iterations);
 	cpu->test = &t;
+	watchdog_arm(cmdline.watchdog_seconds);
 	if (ksetjmp(&t.end) == 0)
 		c->run(&t);
+	watchdog_disarm();
 	cpu->test = NULL;
 	cpu->recovery = NULL; /* an ASSERT may have left a probe's context */
 
-	if (t.skip_reason && !t.failed) {
+	if (t.timed_out) {
+		printk(SUITE_INDENT "not ok %u %s # TIMEOUT after %lu s\n", number, c->name,
+		       cmdline.watchdog_seconds);
+		totals->fail++;
+	} else if (t.skip_reason && !t.failed) {
 		printk(SUITE_INDENT "ok %u %s # SKIP %s\n", number, c->name, t.skip_reason);
 		totals->skip++;
 	} else if (t.failed) {
@@ -199,7 +276,7 @@ static void run_suite(const struct test_suite *s, u32 number, struct totals *tot
 
 	printk(SUITE_INDENT "KTAP version 1\n" SUITE_INDENT "# Subtest: %s\n" SUITE_INDENT "1..%u\n",
 	       s->name, selected_cases(s));
-	for (u32 i = 0; i < s->case_count; i++)
+	for (u32 i = 0; i < s->case_count && !watchdog_fired(); i++)
 		if (case_selected(s, &s->cases[i]))
 			run_case(s, &s->cases[i], ++n, &mine);
 
@@ -237,9 +314,13 @@ int run_tests(const char *tests)
 	}
 	printk("KTAP version 1\n1..%u\n", suites);
 	for (const struct test_suite *s = __test_suites_start; s < __test_suites_end; s++)
-		if (selected_cases(s))
+		if (selected_cases(s) && !watchdog_fired())
 			run_suite(s, ++n, &totals);
+	if (watchdog_fired())
+		printk("# watchdog: run ended after a case timed out; other CPUs are stopped\n");
 	printk("# totals: pass=%u fail=%u skip=%u\n", totals.pass, totals.fail, totals.skip);
 	printk("mmulab: done pass=%u fail=%u\n", totals.pass, totals.fail);
+	if (watchdog_fired())
+		return VERDICT_PANIC;
 	return totals.fail ? VERDICT_FAIL : VERDICT_PASS;
 }

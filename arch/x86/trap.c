@@ -7,6 +7,9 @@
 #include <arch/trap.h>
 #include <arch/cpu.h>
 #include <arch/desc.h>
+#include <arch/apic.h>
+#include <arch/irq.h>
+#include <mmulab/smp.h>
 #include <mmulab/backtrace.h>
 #include <mmulab/fault.h>
 #include <mmulab/format.h>
@@ -136,8 +139,34 @@ static bool recoverable(unsigned vector)
 	       vector != X86_TRAP_NMI;
 }
 
+static irq_handler_t irq_handlers[256];
+
+void irq_register(u8 vector, irq_handler_t handler)
+{
+	ASSERT(vector >= X86_TRAP_COUNT && !irq_handlers[vector]);
+	irq_handlers[vector] = handler;
+}
+
+/* The spurious vector needs no EOI (SDM Vol. 3A 10.9); an interrupt nobody
+ * registered for is a bug worth stopping for. */
+void irq_dispatch(struct trap_frame *frame)
+{
+	if (frame->vector == APIC_SPURIOUS_VECTOR)
+		return;
+	if (!irq_handlers[frame->vector])
+		panic("interrupt on vector %lu with no handler", frame->vector);
+	irq_handlers[frame->vector](frame);
+}
+
 void trap_dispatch(struct trap_frame *frame)
 {
+	if (frame->vector >= X86_TRAP_COUNT) {
+		irq_dispatch(frame);
+		return;
+	}
+	if (frame->vector == X86_TRAP_NMI && nmi_handler(frame))
+		return;
+
 	struct fault_info fault = decode(frame);
 
 	if (recoverable(frame->vector))

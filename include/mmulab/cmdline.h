@@ -10,6 +10,8 @@ struct cmdline {
 	u64 seed;
 	u64 iterations;   /* 0: each case's own default */
 	const char *bugs; /* comma-separated switch names */
+	u64 watchdog_seconds; /* a case running longer fails as TIMEOUT */
+	bool no_x2apic;       /* stay in xAPIC mode even when x2APIC exists */
 };
 
 extern struct cmdline cmdline;

@@ -12,6 +12,7 @@
 #include <mmulab/jump.h>
 
 #define FAULT_NONE (-1)
+#define FAULT_ABORTED (-2) /* left by an ASSERT, not by a fault */
 
 struct fault_info {
 	int vector; /* FAULT_NONE when nothing faulted */

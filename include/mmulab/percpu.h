@@ -2,23 +2,40 @@
 #define MMULAB_PERCPU_H
 
 #include <mmulab/types.h>
+#include <mmulab/cpumask.h>
 #include <arch/desc.h>
 
 struct recovery;
 struct test;
 
+/* A cross-CPU call waiting for, or running on, this CPU (kernel/smp.c). */
+struct call_slot {
+	void (*fn)(void *arg);
+	void *arg;
+	u32 pending; /* set by the caller, cleared when fn has returned */
+};
+
 struct cpu {
 	struct cpu *self; /* at offset 0: this_cpu() reads it through GS */
-	u32 id;
+	u32 id;           /* dense index: cpus[id] */
 	u32 apic_id;
 	int node;
+	bool online;
 	struct recovery *recovery; /* innermost expected-fault context */
 	struct test *test;         /* the case running here, if any */
 	bool in_panic;
 	vaddr_t stack_top;
 	vaddr_t ist_top[IST_COUNT + 1];
+	struct call_slot call;
+	u64 ticks;          /* timer interrupts taken */
+	u64 calls_handled;  /* cross-CPU calls run */
+	u64 flush_ipis;     /* TLB shootdown IPIs taken */
 	struct arch_cpu arch;
 };
+
+extern struct cpu cpus[MAX_CPUS];
+extern u32 nr_cpus; /* online, the boot CPU included */
+extern struct cpumask cpu_online_mask;
 
 _Static_assert(__builtin_offsetof(struct cpu, self) == 0, "GS:0 is the self pointer");
 
@@ -29,7 +46,8 @@ static inline struct cpu *this_cpu(void)
 	return c;
 }
 
-void percpu_init_boot_cpu(void);
+/* Makes c this CPU's per-CPU area (GS base). */
+void percpu_install(struct cpu *c);
 struct cpu *boot_cpu(void);
 
 #endif

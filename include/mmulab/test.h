@@ -39,6 +39,7 @@ struct test {
 	const struct test_suite *suite;
 	const struct test_case *tc;
 	bool failed;
+	bool timed_out; /* stopped by the watchdog */
 	const char *skip_reason;
 	u64 seed;
 	u64 iterations;
@@ -62,6 +63,8 @@ bool test_check_cmp(struct test *t, bool ok, const char *file, int line, const c
 		    const char *a_expr, const char *b_expr, u64 a, u64 b);
 void __noreturn test_end(struct test *t);
 void __noreturn test_skip(struct test *t, const char *reason);
+/* The watchdog's way out of a case that ran too long. */
+void __noreturn test_timeout(struct test *t);
 void test_diag(struct test *t, const char *fmt, ...) __printf(2, 3);
 u64 test_random(struct test *t);
 
@@ -81,6 +84,18 @@ u64 test_random(struct test *t);
 #define ASSERT_TRUE(t, c) do { if (!EXPECT_TRUE(t, c)) test_end(t); } while (0)
 #define ASSERT_EQ(t, a, b) do { if (!EXPECT_EQ(t, a, b)) test_end(t); } while (0)
 #define ASSERT_NE(t, a, b) do { if (!EXPECT_NE(t, a, b)) test_end(t); } while (0)
+
+/*
+ * Runs fn(t, arg) on every CPU in mask at once (the caller's own CPU too if
+ * it is in the mask) and returns when all are done. A fault or an ASSERT
+ * on another CPU fails the case there and ends that CPU's part only. Use
+ * smp_barrier to line the CPUs up inside fn.
+ */
+struct cpumask;
+void test_on_cpus(struct test *t, const struct cpumask *mask,
+		  void (*fn)(struct test *t, void *arg), void *arg);
+/* One online CPU other than the caller's, or -1 when there is none. */
+int test_other_cpu(void);
 
 /* Runs the suites the command line selects; returns the verdict. */
 int run_tests(const char *filter);
