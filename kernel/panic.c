@@ -35,7 +35,7 @@ void panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	printk("mmulab: PANIC: %s\n", msg);
+	printk("mmulab: PANIC: cpu%u: %s\n", this_cpu()->id, msg);
 	/* Start at our caller: its return address and its frame. */
 	vaddr_t *frame = (vaddr_t *)read_rbp();
 	backtrace(frame[1], frame[0], "# ");
@@ -46,8 +46,8 @@ void panic(const char *fmt, ...)
 void panic_fault(const struct fault_info *fault, struct trap_frame *frame)
 {
 	enter_panic();
-	printk("mmulab: PANIC: unexpected %s (vector %d) at V0x%lx\n", trap_name(fault->vector),
-	       fault->vector, fault->rip);
+	printk("mmulab: PANIC: cpu%u: unexpected %s (vector %d) at V0x%lx\n", this_cpu()->id,
+	       trap_name(fault->vector), fault->vector, fault->rip);
 	print_fault_report(fault, frame, "# ");
 	printk("mmulab: PANIC: run aborted\n");
 	machine_exit(VERDICT_PANIC);

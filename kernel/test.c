@@ -103,11 +103,14 @@ void test_diag(struct test *t, const char *fmt, ...)
 	char line[400];
 	va_list ap;
 
-	(void)t;
 	va_start(ap, fmt);
 	vformat(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	printk(SUITE_INDENT "# %s\n", line);
+	/* Lines from the CPUs a case races on say which CPU they come from. */
+	if (this_cpu()->test == t)
+		printk(SUITE_INDENT "# %s\n", line);
+	else
+		printk(SUITE_INDENT "# cpu%u: %s\n", this_cpu()->id, line);
 }
 
 bool test_check(struct test *t, bool ok, const char *file, int line, const char *expr)
