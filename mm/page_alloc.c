@@ -189,12 +189,10 @@ static void check_free(struct page *p, unsigned order)
 		panic("free_pages: compound P0x%lx has order %u, freed as %u", pa, p->order, order);
 }
 
-void free_pages(struct page *p, unsigned order)
+static void release_block(struct page *p, unsigned order)
 {
 	struct node_pages *n = &nodes[p->node];
 
-	check_free(p, order);
-	p->refcount = 0;
 	if (p->flags & PG_head) {
 		p->flags &= ~PG_head;
 		for (u64 i = 1; i < (1ULL << order); i++) {
@@ -205,6 +203,27 @@ void free_pages(struct page *p, unsigned order)
 	spin_lock(&n->lock);
 	free_block(n, p->node, page_to_pfn(p), order);
 	spin_unlock(&n->lock);
+}
+
+void put_page(struct page *p)
+{
+	s32 left = __atomic_sub_fetch(&p->refcount, 1, __ATOMIC_ACQ_REL);
+
+	if (left < 0)
+		panic("put_page: P0x%lx refcount went negative", page_to_phys(p));
+	if (left)
+		return;
+	if (p->mapcount || p->pincount)
+		panic("put_page: P0x%lx freed while mapped (mapcount %d) or pinned (pincount %d)",
+		      page_to_phys(p), p->mapcount, p->pincount);
+	release_block(p, 0);
+}
+
+void free_pages(struct page *p, unsigned order)
+{
+	check_free(p, order);
+	p->refcount = 0;
+	release_block(p, order);
 }
 
 /* --- boot --- */

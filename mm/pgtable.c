@@ -19,56 +19,49 @@ u64 pt_leaf_bits(enum vm_prot prot)
 	return prot_to_leaf_bits(prot, cpu_has(X86_NX));
 }
 
-static pgd_t *pgd_offset(paddr_t root, vaddr_t va)
+static paddr_t kernel_table_frame(void *ctx)
 {
-	return (pgd_t *)phys_to_virt(root) + pgd_index(va);
+	(void)ctx;
+	return pt_table_frame();
 }
 
-static pud_t *pud_offset(pgd_t *pgd, vaddr_t va)
-{
-	return (pud_t *)phys_to_virt(pgd_paddr(*pgd)) + pud_index(va);
-}
+static const struct pt_alloc kernel_tables = { kernel_table_frame, NULL };
 
-static pmd_t *pmd_offset(pud_t *pud, vaddr_t va)
-{
-	return (pmd_t *)phys_to_virt(pud_paddr(*pud)) + pmd_index(va);
-}
-
-static pte_t *pte_offset(pmd_t *pmd, vaddr_t va)
-{
-	return (pte_t *)phys_to_virt(pmd_paddr(*pmd)) + pte_index(va);
-}
-
-static pud_t *pud_alloc(pgd_t *pgd, vaddr_t va)
+static pud_t *pud_alloc(pgd_t *pgd, vaddr_t va, const struct pt_alloc *a)
 {
 	if (pgd_none(*pgd))
-		set_pgd(pgd, pgd_mktable(pt_table_frame()));
+		set_pgd(pgd, pgd_mktable(a->frame(a->ctx)));
 	if (!pgd_present(*pgd))
 		panic("pud_alloc: non-present pgd entry 0x%lx for V0x%lx", pgd_val(*pgd), va);
 	return pud_offset(pgd, va);
 }
 
-static pmd_t *pmd_alloc(pud_t *pud, vaddr_t va)
+static pmd_t *pmd_alloc(pud_t *pud, vaddr_t va, const struct pt_alloc *a)
 {
 	if (pud_none(*pud))
-		set_pud(pud, pud_mktable(pt_table_frame()));
+		set_pud(pud, pud_mktable(a->frame(a->ctx)));
 	if (!pud_present(*pud) || pud_leaf(*pud))
 		panic("pmd_alloc: pud entry 0x%lx for V0x%lx is not a table", pud_val(*pud), va);
 	return pmd_offset(pud, va);
 }
 
-static pte_t *pte_alloc(pmd_t *pmd, vaddr_t va)
+static pte_t *pte_alloc(pmd_t *pmd, vaddr_t va, const struct pt_alloc *a)
 {
 	if (pmd_none(*pmd))
-		set_pmd(pmd, pmd_mktable(pt_table_frame()));
+		set_pmd(pmd, pmd_mktable(a->frame(a->ctx)));
 	if (!pmd_present(*pmd) || pmd_leaf(*pmd))
 		panic("pte_alloc: pmd entry 0x%lx for V0x%lx is not a table", pmd_val(*pmd), va);
 	return pte_offset(pmd, va);
 }
 
+pte_t *pt_pte_alloc_with(paddr_t root, vaddr_t va, const struct pt_alloc *a)
+{
+	return pte_alloc(pmd_alloc(pud_alloc(pgd_offset(root, va), va, a), va, a), va, a);
+}
+
 pte_t *pt_pte_alloc(paddr_t root, vaddr_t va)
 {
-	return pte_alloc(pmd_alloc(pud_alloc(pgd_offset(root, va), va), va), va);
+	return pt_pte_alloc_with(root, va, &kernel_tables);
 }
 
 struct pt_walk pt_walk(paddr_t root, vaddr_t va)
@@ -124,7 +117,8 @@ void pt_print_walk(paddr_t root, vaddr_t va, const char *prefix)
 
 static void map_one(paddr_t root, vaddr_t va, paddr_t pa, u64 page_size, u64 bits)
 {
-	pud_t *pud = pud_alloc(pgd_offset(root, va), va);
+	const struct pt_alloc *a = &kernel_tables;
+	pud_t *pud = pud_alloc(pgd_offset(root, va), va, a);
 
 	if (page_size == PUD_SIZE) {
 		if (!pud_none(*pud) && pud_val(*pud) != pud_val(pud_mkhuge(pa, bits)))
@@ -132,14 +126,14 @@ static void map_one(paddr_t root, vaddr_t va, paddr_t pa, u64 page_size, u64 bit
 		set_pud(pud, pud_mkhuge(pa, bits));
 		return;
 	}
-	pmd_t *pmd = pmd_alloc(pud, va);
+	pmd_t *pmd = pmd_alloc(pud, va, a);
 	if (page_size == PMD_SIZE) {
 		if (!pmd_none(*pmd) && pmd_val(*pmd) != pmd_val(pmd_mkhuge(pa, bits)))
 			panic("pt_map: V0x%lx already mapped by pmd 0x%lx", va, pmd_val(*pmd));
 		set_pmd(pmd, pmd_mkhuge(pa, bits));
 		return;
 	}
-	pte_t *pte = pte_alloc(pmd, va);
+	pte_t *pte = pte_alloc(pmd, va, a);
 	if (!pte_none(*pte) && pte_val(*pte) != pte_val(pte_mkleaf(pa, bits)))
 		panic("pt_map: V0x%lx already mapped by pte 0x%lx", va, pte_val(*pte));
 	set_pte(pte, pte_mkleaf(pa, bits));

@@ -169,6 +169,8 @@ void trap_dispatch(struct trap_frame *frame)
 
 	struct fault_info fault = decode(frame);
 
+	if (frame->vector == X86_TRAP_PF && handle_page_fault(&fault, frame))
+		return;
 	if (recoverable(frame->vector))
 		fault_recover(&fault, frame);
 	panic_fault(&fault, frame);

@@ -33,6 +33,10 @@ struct recovery {
 struct fault_info run_catching_faults(void (*fn)(void *), void *arg);
 
 struct trap_frame;
+/* mm/fault.c: resolves a page fault of the loaded address space; false
+ * when it is not one (or the access is a segfault). */
+bool handle_page_fault(const struct fault_info *fault, const struct trap_frame *frame);
+
 /* Called by the trap handler; returns only when no one expects the fault. */
 void fault_recover(const struct fault_info *fault, struct trap_frame *frame);
 

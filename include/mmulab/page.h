@@ -68,6 +68,14 @@ struct page *alloc_pages(int node, unsigned order, unsigned flags);
  * frame, or a page still mapped or referenced. */
 void free_pages(struct page *page, unsigned order);
 
+/* Reference counting for pages shared by mappings and pins: the last
+ * put returns the page (order 0) to the allocator. */
+static inline void get_page(struct page *p)
+{
+	__atomic_add_fetch(&p->refcount, 1, __ATOMIC_RELAXED);
+}
+void put_page(struct page *p);
+
 u64 node_free_pages(int node);
 u64 node_present_pages(int node);
 int nr_nodes(void);

@@ -7,6 +7,7 @@
 
 struct recovery;
 struct test;
+struct mm;
 
 /* A cross-CPU call waiting for, or running on, this CPU (kernel/smp.c). */
 struct call_slot {
@@ -23,6 +24,7 @@ struct cpu {
 	bool online;
 	struct recovery *recovery; /* innermost expected-fault context */
 	struct test *test;         /* the case running here, if any */
+	struct mm *mm;             /* the address space loaded, NULL: the kernel's */
 	bool in_panic;
 	vaddr_t stack_top;
 	vaddr_t ist_top[IST_COUNT + 1];

@@ -86,6 +86,44 @@ static inline bool pte_dirty(pte_t e) { return e.val & _PAGE_DIRTY; }
 
 static inline u64 pte_flag_bits(pte_t e) { return e.val & ~_PAGE_ADDR_MASK; }
 
+/*
+ * PROT_NONE and NUMA-hint entries: P clear, bit 8 set, frame and the other
+ * bits kept (Linux's x86 encoding). The hardware ignores every bit of a
+ * non-present entry, so bit 8 is free to mean "protnone" only while P is
+ * clear; present entries use it as G. An entry that is none of present,
+ * protnone or zero is not produced by mm/.
+ */
+#define _PAGE_PROTNONE _PAGE_GLOBAL
+
+static inline bool pte_protnone(pte_t e)
+{
+	return (e.val & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
+}
+
+/* Present, or protnone: the entry still owns its frame. */
+static inline bool pte_mapped(pte_t e) { return pte_present(e) || pte_protnone(e); }
+
+static inline pte_t pte_mkprotnone(pte_t e)
+{
+	return __pte((e.val & ~_PAGE_PRESENT) | _PAGE_PROTNONE);
+}
+
+/* A leaf entry with the same frame and new permission bits. */
+static inline pte_t pte_modify(pte_t e, u64 bits)
+{
+	return __pte(pte_paddr(e) | bits | (e.val & (_PAGE_ACCESSED | _PAGE_DIRTY)));
+}
+
+static inline pte_t pte_mkwrite(pte_t e) { return __pte(e.val | _PAGE_RW); }
+static inline pte_t pte_wrprotect(pte_t e) { return __pte(e.val & ~_PAGE_RW); }
+
+/* Atomically replaces an entry and returns the old one, so A/D bits the
+ * CPU sets concurrently are never lost. */
+static inline pte_t ptep_get_and_clear(pte_t *slot)
+{
+	return __pte(__atomic_exchange_n(&slot->val, 0, __ATOMIC_ACQ_REL));
+}
+
 
 /* Entry stores are single atomic writes: the CPU may walk the table at any
  * moment and must never see half an entry. */

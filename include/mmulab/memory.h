@@ -1,0 +1,30 @@
+#ifndef MMULAB_MEMORY_H
+#define MMULAB_MEMORY_H
+
+/* Range operations on an address space's page tables (mm/memory.c) and
+ * the fault path (mm/fault.c). */
+
+#include <mmulab/mm_struct.h>
+#include <mmulab/pgtable.h>
+
+/* The user half: everything below the canonical hole. */
+#define USER_TOP 0x0000800000000000ULL
+
+struct page;
+
+u64 anon_leaf_bits(u32 prot, bool exclusive);
+bool page_exclusive(const struct page *p);
+
+/* The leaf slot for va in mm, allocating tables from mm's home node. */
+pte_t *mm_pte_alloc(struct mm *mm, vaddr_t va);
+
+void zap_range(struct mm *mm, vaddr_t start, vaddr_t end);
+void change_protection(struct mm *mm, vaddr_t start, vaddr_t end, u32 prot);
+void copy_range(struct mm *parent, struct mm *child, vaddr_t start, vaddr_t end, u32 prot);
+
+/* Resolves a user-address fault in mm as if the CPU had taken it: true
+ * when the access may be retried, false with mm->segv filled when the
+ * VMA forbids it. */
+bool handle_mm_fault(struct mm *mm, vaddr_t addr, u32 access);
+
+#endif

@@ -1,0 +1,68 @@
+#ifndef MMULAB_MM_STRUCT_H
+#define MMULAB_MM_STRUCT_H
+
+/*
+ * An address space: its own top-level table (kernel half copied from the
+ * kernel's reference table when it is created), its VMAs, and the CPUs
+ * that have it loaded (the shootdown targets).
+ */
+
+#include <mmulab/types.h>
+#include <mmulab/spinlock.h>
+#include <mmulab/tlb.h>
+#include <mmulab/vma.h>
+
+/* What a test learns of an access the VMA does not allow. */
+enum segv_reason {
+	SEGV_NONE = 0,
+	SEGV_MAPERR, /* no VMA there */
+	SEGV_ACCERR, /* the VMA forbids the access */
+};
+
+struct segv_record {
+	vaddr_t addr;
+	u32 access; /* VM_READ, VM_WRITE or VM_EXEC */
+	u32 reason; /* enum segv_reason */
+	u64 count;
+};
+
+struct fault_counters {
+	u64 demand_zero;
+	u64 cow_copy;
+	u64 cow_reuse;
+	u64 spurious; /* already fixed by another CPU */
+	u64 segv;
+	u64 vmalloc_sync;
+};
+
+struct mm {
+	paddr_t root;
+	struct tlb_space tlb;
+	struct spinlock lock; /* VMAs and page tables */
+	struct vma_list vmas;
+	int home_node;        /* where its tables come from */
+	u64 table_pages;      /* page-table pages it owns (root included) */
+	struct fault_counters faults;
+	struct segv_record segv;
+	struct mm *next;      /* the list of all address spaces */
+};
+
+struct mm *mm_create(int node);
+/* Unmaps everything, frees every page and table, and the mm itself. */
+void mm_destroy(struct mm *mm);
+/* Loads mm on this CPU (NULL: back to the kernel's own tables). */
+void mm_switch(struct mm *mm);
+struct mm *current_mm(void);
+
+/* mmap-like: a new anonymous VMA; 0 or an errno-like VMA error. */
+int mm_map_anon(struct mm *mm, vaddr_t start, u64 len, u32 prot, u32 flags);
+int mm_unmap(struct mm *mm, vaddr_t start, u64 len);
+int mm_protect(struct mm *mm, vaddr_t start, u64 len, u32 prot);
+/* A copy sharing every anonymous page read-only (copy-on-write). */
+struct mm *mm_fork(struct mm *parent);
+
+/* Every live address space, for the audit and eager vmalloc sync. */
+struct mm *mm_list_first(void);
+extern struct spinlock mm_list_lock;
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * Address spaces (include/mmulab/mm_struct.h). The kernel half of a new
+ * address space's top level is copied from the kernel's reference table
+ * at creation: the tables below are shared, so later kernel mappings under
+ * an existing top-level entry show up everywhere, and a new top-level
+ * entry (vmalloc) needs a sync (mm/vmalloc.c).
+ */
+
+#include <mmulab/memory.h>
+#include <mmulab/kernel.h>
+#include <mmulab/mm.h>
+#include <mmulab/page.h>
+#include <mmulab/percpu.h>
+#include <mmulab/string.h>
+#include <arch/cpu.h>
+
+_Static_assert(sizeof(struct mm) <= PAGE_SIZE, "struct mm fits one page");
+
+struct spinlock mm_list_lock = SPINLOCK_INIT("mm list");
+static struct mm *mm_list;
+
+struct mm *mm_list_first(void)
+{
+	return mm_list;
+}
+
+static paddr_t mm_table_frame(void *ctx)
+{
+	struct mm *mm = ctx;
+	struct page *p = alloc_pages(mm->home_node, 0, ALLOC_ZERO);
+
+	if (!p)
+		panic("mm: out of memory for a page table");
+	mm->table_pages++;
+	return page_to_phys(p);
+}
+
+pte_t *mm_pte_alloc(struct mm *mm, vaddr_t va)
+{
+	struct pt_alloc a = { mm_table_frame, mm };
+	return pt_pte_alloc_with(mm->root, va, &a);
+}
+
+struct mm *mm_create(int node)
+{
+	struct page *p = alloc_pages(node, 0, ALLOC_ZERO);
+
+	if (!p)
+		return NULL;
+	struct mm *mm = page_address(p);
+	mm->home_node = page_to_nid(p);
+	mm->lock = (struct spinlock)SPINLOCK_INIT("mm");
+	mm->root = mm_table_frame(mm);
+	memcpy((pgd_t *)phys_to_virt(mm->root) + PT_ENTRIES / 2,
+	       (pgd_t *)phys_to_virt(kernel_root()) + PT_ENTRIES / 2, PAGE_SIZE / 2);
+	spin_lock(&mm_list_lock);
+	mm->next = mm_list;
+	mm_list = mm;
+	spin_unlock(&mm_list_lock);
+	return mm;
+}
+
+static void unlink_mm(struct mm *mm)
+{
+	spin_lock(&mm_list_lock);
+	for (struct mm **pp = &mm_list; *pp; pp = &(*pp)->next)
+		if (*pp == mm) {
+			*pp = mm->next;
+			break;
+		}
+	spin_unlock(&mm_list_lock);
+}
+
+void mm_destroy(struct mm *mm)
+{
+	if (cpumask_weight(&mm->tlb.active))
+		panic("mm_destroy: address space still loaded on %u CPUs",
+		      cpumask_weight(&mm->tlb.active));
+	unlink_mm(mm);
+	spin_lock(&mm->lock);
+	zap_range(mm, 0, USER_TOP);
+	spin_unlock(&mm->lock);
+	ASSERT(mm->table_pages == 1);
+	put_page(phys_to_page(mm->root));
+	put_page(phys_to_page(virt_to_phys(mm)));
+}
+
+struct mm *current_mm(void)
+{
+	return this_cpu()->mm;
+}
+
+/* Joins the new space's active set before loading it, and leaves the old
+ * one's after: a shootdown must never miss a CPU that may hold entries. */
+void mm_switch(struct mm *mm)
+{
+	struct cpu *cpu = this_cpu();
+	struct mm *old = cpu->mm;
+
+	if (old == mm)
+		return;
+	if (mm)
+		cpumask_set(&mm->tlb.active, cpu->id);
+	write_cr3(mm ? mm->root : kernel_root());
+	if (old)
+		cpumask_clear_cpu(&old->tlb.active, cpu->id);
+	cpu->mm = mm;
+}
+
+static int vma_errno(enum vma_error e)
+{
+	return -(int)e;
+}
+
+int mm_map_anon(struct mm *mm, vaddr_t start, u64 len, u32 prot, u32 flags)
+{
+	if (start + len > USER_TOP || start + len < start)
+		return vma_errno(VMA_EINVAL);
+	spin_lock(&mm->lock);
+	enum vma_error e = vma_add(&mm->vmas, start, start + len, prot, flags | VMA_ANON);
+	spin_unlock(&mm->lock);
+	return vma_errno(e);
+}
+
+int mm_unmap(struct mm *mm, vaddr_t start, u64 len)
+{
+	if (start + len > USER_TOP || start + len < start)
+		return vma_errno(VMA_EINVAL);
+	spin_lock(&mm->lock);
+	enum vma_error e = vma_remove(&mm->vmas, start, start + len);
+	if (e == VMA_OK)
+		zap_range(mm, start, start + len);
+	spin_unlock(&mm->lock);
+	return vma_errno(e);
+}
+
+int mm_protect(struct mm *mm, vaddr_t start, u64 len, u32 prot)
+{
+	if (start + len > USER_TOP || start + len < start)
+		return vma_errno(VMA_EINVAL);
+	spin_lock(&mm->lock);
+	enum vma_error e = vma_protect(&mm->vmas, start, start + len, prot);
+	if (e == VMA_OK)
+		change_protection(mm, start, start + len, prot);
+	spin_unlock(&mm->lock);
+	return vma_errno(e);
+}
+
+struct mm *mm_fork(struct mm *parent)
+{
+	struct mm *child = mm_create(parent->home_node);
+
+	if (!child)
+		return NULL;
+	spin_lock(&parent->lock);
+	child->vmas = parent->vmas;
+	for (u32 i = 0; i < parent->vmas.count; i++) {
+		const struct vma *v = &parent->vmas.v[i];
+		copy_range(parent, child, v->start, v->end, v->prot);
+	}
+	spin_unlock(&parent->lock);
+	return child;
+}
