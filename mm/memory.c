@@ -32,10 +32,23 @@ u64 anon_leaf_bits(u32 prot, bool exclusive)
 }
 
 /* Exclusive: this mapping holds the only reference (no other mapping, no
- * pin). The reference count decides, never the map count alone. */
+ * pin). The reference count decides, never the map count alone: it is
+ * what the write-fault path trusts before writing in place. */
 bool page_exclusive(const struct page *p)
 {
 	return __atomic_load_n(&p->refcount, __ATOMIC_ACQUIRE) == 1;
+}
+
+/* Owned by this one mapping, pins of it aside: one mapping, and no
+ * reference beyond that mapping's and the pins'. mprotect may give such a
+ * page its write permission back directly. It must: a pinned page left
+ * read-only would be copied by the next write fault (the reference count
+ * says "shared"), and the pin would be left on a frame the process no
+ * longer maps. Linux 6.x tracks this as PageAnonExclusive. */
+static bool page_owned_by_mapping(const struct page *p)
+{
+	s32 refs = __atomic_load_n(&p->refcount, __ATOMIC_ACQUIRE);
+	return p->mapcount == 1 && refs == 1 + p->pincount;
 }
 
 /* --- zap --- */
@@ -183,7 +196,7 @@ static bool protect_one(struct mm *mm, pte_t *pte, vaddr_t va, void *arg)
 		return true;
 	}
 	struct page *p = phys_to_page(pte_paddr(old));
-	pte_t new = pte_modify(old, anon_leaf_bits(prot, page_exclusive(p)));
+	pte_t new = pte_modify(old, anon_leaf_bits(prot, page_owned_by_mapping(p)));
 	set_pte(pte, new);
 	/* Only a lost permission needs other CPUs to flush; a gained one at
 	 * worst costs a spurious fault (SDM Vol. 3A 4.10.4.3). */

@@ -38,9 +38,9 @@ static void do_exec(void *arg)
 
 static void do_read_stac(void *arg)
 {
-	stac();
+	user_access_begin();
 	do_read(arg);
-	clac();
+	user_access_end();
 }
 
 struct fault_info probe_read(vaddr_t va, u8 *value)
@@ -59,6 +59,54 @@ struct fault_info probe_read_stac(vaddr_t va, u8 *value)
 	if (value)
 		*value = a.value;
 	return f;
+}
+
+static void do_write_stac(void *arg)
+{
+	user_access_begin();
+	do_write(arg);
+	user_access_end();
+}
+
+struct fault_info probe_write_stac(vaddr_t va, u8 value)
+{
+	struct access a = { va, value };
+	return run_catching_faults(do_write_stac, &a);
+}
+
+struct access64 {
+	vaddr_t va;
+	u64 value;
+};
+
+static void do_read64(void *arg)
+{
+	struct access64 *a = arg;
+	user_access_begin();
+	a->value = *(volatile u64 *)a->va;
+	user_access_end();
+}
+
+static void do_write64(void *arg)
+{
+	struct access64 *a = arg;
+	user_access_begin();
+	*(volatile u64 *)a->va = a->value;
+	user_access_end();
+}
+
+struct fault_info user_read64(vaddr_t va, u64 *value)
+{
+	struct access64 a = { va, 0 };
+	struct fault_info f = run_catching_faults(do_read64, &a);
+	*value = a.value;
+	return f;
+}
+
+struct fault_info user_write64(vaddr_t va, u64 value)
+{
+	struct access64 a = { va, value };
+	return run_catching_faults(do_write64, &a);
 }
 
 struct fault_info probe_write(vaddr_t va, u8 value)

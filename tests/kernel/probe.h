@@ -16,6 +16,13 @@ struct fault_info probe_write(vaddr_t va, u8 value);
 struct fault_info probe_exec(vaddr_t va);
 /* The same three with SMAP's AC flag set, as copy_from_user would. */
 struct fault_info probe_read_stac(vaddr_t va, u8 *value);
+struct fault_info probe_write_stac(vaddr_t va, u8 value);
+
+/* 64-bit user-memory accesses in kernel mode (SMAP window open) of the
+ * address space loaded on this CPU; page faults are resolved by the fault
+ * path as for the user, and a segfault comes back as the #PF. */
+struct fault_info user_read64(vaddr_t va, u64 *value);
+struct fault_info user_write64(vaddr_t va, u64 value);
 
 enum user_access { USER_READ, USER_WRITE, USER_EXEC };
 /*

@@ -90,10 +90,6 @@ static inline void irq_disable(void) { asm volatile("cli" ::: "memory"); }
 static inline void irq_enable(void) { asm volatile("sti" ::: "memory"); }
 static inline void halt(void) { asm volatile("hlt" ::: "memory"); }
 
-/* Open and close a window in which supervisor code may touch user pages
- * under SMAP. Callers check cpu_has(X86_SMAP): the instructions #UD without. */
-static inline void stac(void) { asm volatile("stac" ::: "memory"); }
-static inline void clac(void) { asm volatile("clac" ::: "memory"); }
 
 static inline u64 read_rbp(void)
 {
@@ -120,6 +116,21 @@ enum x86_feature {
 
 void cpu_detect_features(void);
 bool cpu_has(enum x86_feature f);
+
+/* Open and close a window in which supervisor code may touch user pages
+ * under SMAP (STAC/CLAC set and clear RFLAGS.AC). Without SMAP there is no
+ * window to open, and the instructions would #UD. */
+static inline void user_access_begin(void)
+{
+	if (cpu_has(X86_SMAP))
+		asm volatile("stac" ::: "memory");
+}
+
+static inline void user_access_end(void)
+{
+	if (cpu_has(X86_SMAP))
+		asm volatile("clac" ::: "memory");
+}
 const char *cpu_feature_name(enum x86_feature f);
 u32 cpu_phys_addr_bits(void);
 void cpu_enable_protections(void);

@@ -87,11 +87,12 @@ static inline bool pte_dirty(pte_t e) { return e.val & _PAGE_DIRTY; }
 static inline u64 pte_flag_bits(pte_t e) { return e.val & ~_PAGE_ADDR_MASK; }
 
 /*
- * PROT_NONE and NUMA-hint entries: P clear, bit 8 set, frame and the other
- * bits kept (Linux's x86 encoding). The hardware ignores every bit of a
- * non-present entry, so bit 8 is free to mean "protnone" only while P is
- * clear; present entries use it as G. An entry that is none of present,
- * protnone or zero is not produced by mm/.
+ * PROT_NONE and NUMA-hint entries, as Linux's x86 PAGE_NONE encodes them:
+ * P clear, bit 8 (_PAGE_PROTNONE) and A set, the frame and the dirty bit
+ * kept, every permission bit cleared. The hardware ignores every bit of a
+ * non-present entry, so bit 8 means "protnone" only while P is clear;
+ * present entries use it as G. Restoring takes the permissions from the
+ * VMA, never from the entry.
  */
 #define _PAGE_PROTNONE _PAGE_GLOBAL
 
@@ -105,7 +106,7 @@ static inline bool pte_mapped(pte_t e) { return pte_present(e) || pte_protnone(e
 
 static inline pte_t pte_mkprotnone(pte_t e)
 {
-	return __pte((e.val & ~_PAGE_PRESENT) | _PAGE_PROTNONE);
+	return __pte((e.val & (_PAGE_ADDR_MASK | _PAGE_DIRTY)) | _PAGE_PROTNONE | _PAGE_ACCESSED);
 }
 
 /* A leaf entry with the same frame and new permission bits. */

@@ -1,0 +1,183 @@
+/*
+ * mm_basic: an address space behaves like a process's. Each case builds a
+ * fresh mm, loads it on this CPU, accesses user memory from the kernel
+ * with the SMAP window open (faults resolve through the same path as a
+ * user's), and destroys it; the per-node free counts must then be exactly
+ * what they were before, so a leaked page or page table fails the case.
+ */
+
+#include <mmulab/ptdump.h>
+#include <mmulab/string.h>
+#include "mm_util.h"
+
+#define PAGES 64
+
+static struct mm *setup(struct test *t, u32 prot)
+{
+	struct mm *mm = mm_create(0);
+
+	ASSERT_TRUE(t, mm != NULL);
+	ASSERT_EQ(t, mm_map_anon(mm, USER_BASE, PAGES * PAGE_SIZE, prot, 0), 0);
+	mm_switch(mm);
+	return mm;
+}
+
+static void teardown(struct mm *mm)
+{
+	mm_switch(NULL);
+	mm_destroy(mm);
+}
+
+/* Demand-zero pages read as zero; what is written reads back. */
+static void demand_zero_and_back(struct test *t)
+{
+	struct free_snapshot before = free_snapshot();
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	u64 v = 1;
+
+	for (vaddr_t va = USER_BASE; va < USER_BASE + PAGES * PAGE_SIZE; va += PAGE_SIZE) {
+		EXPECT_EQ(t, user_read64(va + 8, &v).vector, FAULT_NONE);
+		EXPECT_EQ(t, v, 0);
+	}
+	EXPECT_EQ(t, mm->faults.demand_zero, PAGES);
+	EXPECT_EQ(t, fill_user(USER_BASE, PAGES, 0x1234), 0);
+	EXPECT_EQ(t, check_user(USER_BASE, PAGES, 0x1234), 0);
+	EXPECT_EQ(t, mm->faults.demand_zero, PAGES); /* no page faulted twice */
+	teardown(mm);
+	expect_same_free(t, before);
+}
+
+/* munmap returns the pages and the tables that held them. */
+static void munmap_returns_frames(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	struct free_snapshot mapped_nothing = free_snapshot();
+
+	EXPECT_EQ(t, fill_user(USER_BASE, PAGES, 7), 0);
+	u64 used = 0;
+	for (int n = 0; n < nr_nodes(); n++)
+		used += mapped_nothing.free[n] - node_free_pages(n);
+	EXPECT_GE(t, used, PAGES + 3); /* the pages and their PUD, PMD and PTE tables */
+	EXPECT_EQ(t, mm_unmap(mm, USER_BASE, PAGES * PAGE_SIZE), 0);
+	EXPECT_EQ(t, mm->table_pages, 1);
+	expect_same_free(t, mapped_nothing);
+	teardown(mm);
+}
+
+/* RW -> R makes writes segfault (reads still work); R -> RW lets them
+ * through again, and the data stayed. */
+static void mprotect_rw_r_rw(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	u64 v;
+
+	EXPECT_EQ(t, fill_user(USER_BASE, PAGES, 99), 0);
+	EXPECT_EQ(t, mm_protect(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ), 0);
+	struct fault_info f = user_write64(USER_BASE + 3 * PAGE_SIZE, 5);
+	EXPECT_EQ(t, f.vector, 14);
+	EXPECT_EQ(t, mm->segv.reason, SEGV_ACCERR);
+	EXPECT_EQ(t, mm->segv.access, VM_WRITE);
+	EXPECT_EQ(t, mm->segv.addr, USER_BASE + 3 * PAGE_SIZE);
+	EXPECT_EQ(t, user_read64(USER_BASE + 3 * PAGE_SIZE, &v).vector, FAULT_NONE);
+	EXPECT_EQ(t, mm_protect(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE), 0);
+	EXPECT_EQ(t, check_user(USER_BASE, PAGES, 99), 0);
+	EXPECT_EQ(t, fill_user(USER_BASE, PAGES, 100), 0);
+	EXPECT_EQ(t, check_user(USER_BASE, PAGES, 100), 0);
+	teardown(mm);
+}
+
+/* PROT_NONE: every access is a segfault, the entries keep their frames
+ * (protnone), and back to RW the data is intact. */
+static void prot_none_and_back(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	paddr_t frames[PAGES];
+	u64 v;
+
+	EXPECT_EQ(t, fill_user(USER_BASE, PAGES, 3), 0);
+	for (u32 i = 0; i < PAGES; i++)
+		frames[i] = frame_at(mm, USER_BASE + i * PAGE_SIZE);
+	EXPECT_EQ(t, mm_protect(mm, USER_BASE, PAGES * PAGE_SIZE, 0), 0);
+	u64 segv_before = mm->faults.segv;
+	for (u32 i = 0; i < PAGES; i++) {
+		vaddr_t va = USER_BASE + i * PAGE_SIZE;
+		EXPECT_TRUE(t, pte_protnone(pte_at(mm, va)));
+		EXPECT_EQ(t, frame_at(mm, va), frames[i]);
+		EXPECT_EQ(t, user_read64(va, &v).vector, 14);
+		EXPECT_EQ(t, user_write64(va, 1).vector, 14);
+	}
+	EXPECT_EQ(t, mm->faults.segv - segv_before, 2 * PAGES);
+	EXPECT_EQ(t, mm->segv.reason, SEGV_ACCERR);
+	EXPECT_EQ(t, mm_protect(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE), 0);
+	EXPECT_EQ(t, check_user(USER_BASE, PAGES, 3), 0);
+	teardown(mm);
+}
+
+/* An access outside every VMA is a segfault that names no VMA. */
+static void no_vma_is_maperr(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	u64 v;
+
+	EXPECT_EQ(t, user_read64(USER_BASE + PAGES * PAGE_SIZE, &v).vector, 14);
+	EXPECT_EQ(t, mm->segv.reason, SEGV_MAPERR);
+	teardown(mm);
+}
+
+struct dump_text {
+	char buf[2048];
+	size_t len;
+};
+
+static void collect(void *ctx, const char *line)
+{
+	struct dump_text *d = ctx;
+	size_t n = strlen(line);
+	if (d->len + n + 1 < sizeof(d->buf)) {
+		memcpy(d->buf + d->len, line, n);
+		d->buf[d->len + n] = '\n';
+		d->len += n + 1;
+	}
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (strncmp(hay, needle, n) == 0)
+			return true;
+	return false;
+}
+
+/* ptdump names what the entries say: a written page P W U A D NX, a
+ * read-only one the same without W, a PROT_NONE one protnone with its
+ * permission bits gone (only A and D stay, as in Linux's PAGE_NONE). */
+static void ptdump_shows_flags(struct test *t)
+{
+	static struct dump_text d;
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+
+	d.len = 0;
+	EXPECT_EQ(t, user_write64(USER_BASE, 1).vector, FAULT_NONE);
+	EXPECT_EQ(t, user_write64(USER_BASE + PAGE_SIZE, 1).vector, FAULT_NONE);
+	EXPECT_EQ(t, user_write64(USER_BASE + 2 * PAGE_SIZE, 1).vector, FAULT_NONE);
+	EXPECT_EQ(t, mm_protect(mm, USER_BASE + PAGE_SIZE, PAGE_SIZE, VM_READ), 0);
+	EXPECT_EQ(t, mm_protect(mm, USER_BASE + 2 * PAGE_SIZE, PAGE_SIZE, 0), 0);
+	ptdump(mm->root, USER_BASE, USER_BASE + 3 * PAGE_SIZE, collect, &d);
+	d.buf[d.len] = 0;
+	EXPECT_TRUE(t, contains(d.buf, "PTE[  0] V0x0000000040000000 4K"));
+	EXPECT_TRUE(t, contains(d.buf, " P W U A D NX\n"));
+	EXPECT_TRUE(t, contains(d.buf, " P U A D NX\n"));
+	EXPECT_TRUE(t, contains(d.buf, " protnone A D\n"));
+	if (t->failed)
+		ptdump(mm->root, USER_BASE, USER_BASE + 3 * PAGE_SIZE, ptdump_emit_printk, "  # ");
+	teardown(mm);
+}
+
+TEST_SUITE(mm_basic,
+	TEST_CASE(demand_zero_and_back),
+	TEST_CASE(munmap_returns_frames),
+	TEST_CASE(mprotect_rw_r_rw),
+	TEST_CASE(prot_none_and_back),
+	TEST_CASE(no_vma_is_maperr),
+	TEST_CASE(ptdump_shows_flags));

@@ -1,0 +1,72 @@
+#ifndef TESTS_MM_UTIL_H
+#define TESTS_MM_UTIL_H
+
+/* Helpers shared by the address-space suites. */
+
+#include <mmulab/memory.h>
+#include <mmulab/numa.h>
+#include <mmulab/page.h>
+#include <mmulab/test.h>
+#include "probe.h"
+
+#define USER_BASE 0x0000000040000000ULL
+
+/* Free pages on every node, for "every frame came back" checks. */
+struct free_snapshot {
+	u64 free[MAX_NODES];
+};
+
+static inline struct free_snapshot free_snapshot(void)
+{
+	struct free_snapshot s = { 0 };
+	for (int n = 0; n < nr_nodes(); n++)
+		s.free[n] = node_free_pages(n);
+	return s;
+}
+
+static inline bool expect_same_free(struct test *t, struct free_snapshot before)
+{
+	bool ok = true;
+	for (int n = 0; n < nr_nodes(); n++)
+		ok &= EXPECT_EQ(t, node_free_pages(n), before.free[n]);
+	return ok;
+}
+
+/* The value a page is filled with: distinct per page and per seed. */
+static inline u64 pattern(vaddr_t va, u64 seed)
+{
+	return (va * 0x9e3779b97f4a7c15ULL) ^ seed;
+}
+
+/* Writes / checks one u64 per 512 bytes of each page, through the loaded
+ * address space. Returns the number of mismatches (or faults). */
+static inline u64 fill_user(vaddr_t start, u64 pages, u64 seed)
+{
+	u64 bad = 0;
+	for (vaddr_t va = start; va < start + pages * PAGE_SIZE; va += 512)
+		bad += user_write64(va, pattern(va, seed)).vector != FAULT_NONE;
+	return bad;
+}
+
+static inline u64 check_user(vaddr_t start, u64 pages, u64 seed)
+{
+	u64 bad = 0, v;
+	for (vaddr_t va = start; va < start + pages * PAGE_SIZE; va += 512)
+		bad += user_read64(va, &v).vector != FAULT_NONE || v != pattern(va, seed);
+	return bad;
+}
+
+/* The frame mapped at va in mm (present or protnone), or 0. */
+static inline paddr_t frame_at(struct mm *mm, vaddr_t va)
+{
+	pte_t *pte = pt_pte_lookup(mm->root, va);
+	return pte && pte_mapped(*pte) ? pte_paddr(*pte) : 0;
+}
+
+static inline pte_t pte_at(struct mm *mm, vaddr_t va)
+{
+	pte_t *pte = pt_pte_lookup(mm->root, va);
+	return pte ? *pte : __pte(0);
+}
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * pin: a pinned page keeps its frame whatever happens to the mapping, and
+ * data written through the pin (a "device" on another CPU writing the
+ * frame through the direct map) is what the process reads.
+ */
+
+#include <mmulab/gup.h>
+#include <mmulab/percpu.h>
+#include "mm_util.h"
+
+#define PAGES 4
+
+static struct mm *populated(struct test *t)
+{
+	struct mm *mm = mm_create(0);
+
+	ASSERT_TRUE(t, mm != NULL);
+	ASSERT_EQ(t, mm_map_anon(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE, 0), 0);
+	mm_switch(mm);
+	EXPECT_EQ(t, fill_user(USER_BASE, PAGES, 5), 0);
+	return mm;
+}
+
+static void finish(struct mm *mm)
+{
+	mm_switch(NULL);
+	mm_destroy(mm);
+}
+
+/* mprotect R and back to RW: the pinned frame is still the one mapped. */
+static void frame_survives_mprotect(struct test *t)
+{
+	struct free_snapshot before = free_snapshot();
+	struct mm *mm = populated(t);
+	struct page *pg[PAGES];
+
+	ASSERT_EQ(t, pin_pages(mm, USER_BASE, PAGES, true, pg), 0);
+	EXPECT_EQ(t, mm_protect(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ), 0);
+	EXPECT_EQ(t, mm_protect(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE), 0);
+	EXPECT_EQ(t, user_write64(USER_BASE, 77).vector, FAULT_NONE);
+	for (u32 i = 0; i < PAGES; i++)
+		EXPECT_EQ(t, frame_at(mm, USER_BASE + i * PAGE_SIZE), page_to_phys(pg[i]));
+	EXPECT_EQ(t, *(u64 *)page_address(pg[0]), 77);
+	unpin_pages(pg, PAGES);
+	finish(mm);
+	expect_same_free(t, before);
+}
+
+/* fork, then the parent writes: the parent keeps the pinned frame (the
+ * child got its own copy at fork), so the pin still sees the parent. */
+static void frame_survives_fork_and_parent_write(struct test *t)
+{
+	struct free_snapshot before = free_snapshot();
+	struct mm *mm = populated(t);
+	struct page *pg[PAGES];
+
+	ASSERT_EQ(t, pin_pages(mm, USER_BASE, PAGES, true, pg), 0);
+	struct mm *child = mm_fork(mm);
+	ASSERT_TRUE(t, child != NULL);
+	for (u32 i = 0; i < PAGES; i++) {
+		vaddr_t va = USER_BASE + i * PAGE_SIZE;
+		EXPECT_EQ(t, user_write64(va, 1000 + i).vector, FAULT_NONE);
+		EXPECT_EQ(t, frame_at(mm, va), page_to_phys(pg[i]));
+		EXPECT_EQ(t, *(u64 *)page_address(pg[i]), 1000 + i);
+		EXPECT_NE(t, frame_at(child, va), page_to_phys(pg[i]));
+	}
+	mm_switch(child);
+	EXPECT_EQ(t, check_user(USER_BASE, PAGES, 5), 0); /* the child kept the old data */
+	mm_switch(mm);
+	mm_destroy(child);
+	unpin_pages(pg, PAGES);
+	finish(mm);
+	expect_same_free(t, before);
+}
+
+struct device_write {
+	struct page *page;
+	u64 value;
+};
+
+static void write_as_device(struct test *t, void *arg)
+{
+	struct device_write *d = arg;
+	(void)t;
+	*(volatile u64 *)page_address(d->page) = d->value;
+}
+
+/* Another CPU writes the pinned frame through the direct map; the
+ * process reads it through its mapping. */
+static void device_writes_visible(struct test *t)
+{
+	struct mm *mm = populated(t);
+	struct page *pg[1];
+	struct device_write d = { NULL, 0xdeadbeefcafeULL };
+	u64 v = 0;
+
+	ASSERT_EQ(t, pin_pages(mm, USER_BASE, 1, true, pg), 0);
+	d.page = pg[0];
+	int other = test_other_cpu();
+	struct cpumask m = { 0 };
+	cpumask_set(&m, other >= 0 ? (u32)other : this_cpu()->id);
+	test_on_cpus(t, &m, write_as_device, &d);
+	EXPECT_EQ(t, user_read64(USER_BASE, &v).vector, FAULT_NONE);
+	EXPECT_EQ(t, v, d.value);
+	unpin_pages(pg, 1);
+	finish(mm);
+}
+
+TEST_SUITE(pin,
+	TEST_CASE(frame_survives_mprotect),
+	TEST_CASE(frame_survives_fork_and_parent_write),
+	TEST_CASE(device_writes_visible));
