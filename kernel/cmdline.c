@@ -38,6 +38,18 @@ static bool set_x2apic(struct cmdline *c, char *v)
 	return c->no_x2apic || strcmp(v, "on") == 0;
 }
 
+static bool set_vmalloc_sync(struct cmdline *c, char *v)
+{
+	static const char *const modes[] = { "lazy", "prealloc", "eager" };
+
+	for (u32 i = 0; i < ARRAY_SIZE(modes); i++)
+		if (strcmp(v, modes[i]) == 0) {
+			c->vmalloc_sync = i;
+			return true;
+		}
+	return false;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -49,6 +61,7 @@ static const struct option {
 	{ "bugs", set_bugs, "comma-separated historical-bug switches to turn on" },
 	{ "watchdog", set_watchdog, "seconds a case may run before it fails as TIMEOUT" },
 	{ "x2apic", set_x2apic, "on (default, when the CPU has it) or off" },
+	{ "vmalloc_sync", set_vmalloc_sync, "lazy (default), prealloc or eager" },
 };
 
 static const char *known_keys(void)

@@ -23,6 +23,7 @@
 #include <arch/apic.h>
 #include <mmulab/smp.h>
 #include <mmulab/tlb.h>
+#include <mmulab/vmalloc.h>
 #include <mmulab/timer.h>
 #include <arch/tsc.h>
 
@@ -65,6 +66,7 @@ static void __noreturn kmain_late(void *unused)
 	desc_init_stacks(this_cpu());
 	page_alloc_init();
 	page_alloc_report();
+	vmalloc_init(cmdline.vmalloc_sync);
 	apic_init_bsp(!cmdline.no_x2apic);
 	smp_init_calls();
 	tlb_init();

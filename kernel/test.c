@@ -17,6 +17,7 @@
 #include <mmulab/kernel.h>
 #include <mmulab/percpu.h>
 #include <mmulab/smp.h>
+#include <mmulab/mm_struct.h>
 #include <mmulab/string.h>
 #include <mmulab/symbols.h>
 #include <arch/trap.h>
@@ -200,12 +201,13 @@ static void remote_part(void *p)
 	struct fault_info f = run_catching_faults(run_remote_part, r);
 	char sym[128];
 
+	mm_switch(NULL); /* whatever the part had loaded */
 	if (f.vector == FAULT_NONE || f.vector == FAULT_ABORTED)
 		return;
 	r->t->failed = true;
 	symbolize(f.rip, sym, sizeof(sym));
-	test_diag(r->t, "cpu%u: unexpected %s (vector %d, error 0x%x, address V0x%lx) at %s",
-		  this_cpu()->id, trap_name(f.vector), f.vector, f.error_code, f.addr, sym);
+	test_diag(r->t, "unexpected %s (vector %d, error 0x%x, address V0x%lx) at %s",
+		  trap_name(f.vector), f.vector, f.error_code, f.addr, sym);
 }
 
 void test_on_cpus(struct test *t, const struct cpumask *mask,
@@ -255,6 +257,7 @@ static void run_case(const struct test_suite *s, const struct test_case *c, u32 
 	watchdog_disarm();
 	cpu->test = NULL;
 	cpu->recovery = NULL; /* an ASSERT may have left a probe's context */
+	mm_switch(NULL);      /* and a failed case an address space */
 
 	if (t.timed_out) {
 		printk(SUITE_INDENT "not ok %u %s # TIMEOUT after %lu s\n", number, c->name,

@@ -18,6 +18,7 @@
 #include <mmulab/page.h>
 #include <mmulab/percpu.h>
 #include <mmulab/string.h>
+#include <mmulab/vmalloc.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 
@@ -127,7 +128,11 @@ bool handle_page_fault(const struct fault_info *f, const struct trap_frame *fram
 {
 	struct mm *mm = current_mm();
 
-	if (!mm || f->addr >= USER_TOP || (f->error_code & X86_PF_RSVD))
+	if (f->error_code & X86_PF_RSVD)
+		return false;
+	if (is_vmalloc_addr(f->addr) && !(f->error_code & X86_PF_USER))
+		return vmalloc_sync_fault(f->addr);
+	if (!mm || f->addr >= USER_TOP)
 		return false;
 	if (frame->rflags & X86_RFLAGS_IF)
 		irq_enable();

@@ -12,6 +12,7 @@ struct cmdline {
 	const char *bugs; /* comma-separated switch names */
 	u64 watchdog_seconds; /* a case running longer fails as TIMEOUT */
 	bool no_x2apic;       /* stay in xAPIC mode even when x2APIC exists */
+	u32 vmalloc_sync;     /* enum vmalloc_sync_mode */
 };
 
 extern struct cmdline cmdline;
