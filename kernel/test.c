@@ -17,6 +17,7 @@
 #include <mmulab/kernel.h>
 #include <mmulab/percpu.h>
 #include <mmulab/smp.h>
+#include <mmulab/audit.h>
 #include <mmulab/mm_struct.h>
 #include <mmulab/string.h>
 #include <mmulab/symbols.h>
@@ -258,6 +259,10 @@ static void run_case(const struct test_suite *s, const struct test_case *c, u32 
 	cpu->test = NULL;
 	cpu->recovery = NULL; /* an ASSERT may have left a probe's context */
 	mm_switch(NULL);      /* and a failed case an address space */
+	if ((s->flags & TEST_MM_AUDIT) && mm_audit(SUITE_INDENT "# ")) {
+		test_diag(&t, "mm_audit found bad page maps after %s", c->name);
+		t.failed = true;
+	}
 
 	if (t.timed_out) {
 		printk(SUITE_INDENT "not ok %u %s # TIMEOUT after %lu s\n", number, c->name,

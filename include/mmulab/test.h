@@ -19,6 +19,7 @@ struct test;
 enum test_flags {
 	TEST_RANDOMIZED = 1 << 0, /* prints and takes seed= and iterations= */
 	TEST_OPT_IN = 1 << 1,     /* not in the default run; see test.c */
+	TEST_MM_AUDIT = 1 << 2,   /* suite: mm_audit() after every case */
 };
 
 struct test_case {

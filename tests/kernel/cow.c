@@ -5,6 +5,7 @@
  * count, which is what makes pins (the pin suite) safe.
  */
 
+#include <mmulab/audit.h>
 #include "mm_util.h"
 
 #define PAGES 16
@@ -47,6 +48,7 @@ static void fork_shares(struct test *t)
 	}
 	mm_switch(p.child);
 	EXPECT_EQ(t, check_user(USER_BASE, PAGES, 11), 0);
+	EXPECT_EQ(t, mm_audit("  # "), 0);
 	done(p);
 	expect_same_free(t, before);
 }
@@ -93,7 +95,7 @@ static void last_sharer_reuses(struct test *t)
 	expect_same_free(t, before);
 }
 
-TEST_SUITE(cow,
+TEST_SUITE_FLAGS(cow, TEST_MM_AUDIT,
 	TEST_CASE(fork_shares),
 	TEST_CASE(write_copies),
 	TEST_CASE(last_sharer_reuses));

@@ -6,6 +6,7 @@
  * what they were before, so a leaked page or page table fails the case.
  */
 
+#include <mmulab/audit.h>
 #include <mmulab/ptdump.h>
 #include <mmulab/string.h>
 #include "mm_util.h"
@@ -107,6 +108,7 @@ static void prot_none_and_back(struct test *t)
 		EXPECT_EQ(t, user_write64(va, 1).vector, 14);
 	}
 	EXPECT_EQ(t, mm->faults.segv - segv_before, 2 * PAGES);
+	EXPECT_EQ(t, mm_audit("  # "), 0); /* protnone entries still count as mappings */
 	EXPECT_EQ(t, mm->segv.reason, SEGV_ACCERR);
 	EXPECT_EQ(t, mm_protect(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE), 0);
 	EXPECT_EQ(t, check_user(USER_BASE, PAGES, 3), 0);
@@ -174,10 +176,26 @@ static void ptdump_shows_flags(struct test *t)
 	teardown(mm);
 }
 
-TEST_SUITE(mm_basic,
+/* The audit is not silent by construction: a map count off by one is one
+ * report, and putting it right makes the audit clean again. */
+static void audit_sees_bad_mapcount(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+
+	EXPECT_EQ(t, user_write64(USER_BASE, 1).vector, FAULT_NONE);
+	struct page *p = phys_to_page(frame_at(mm, USER_BASE));
+	p->mapcount++;
+	EXPECT_EQ(t, mm_audit("  # expected: "), 1);
+	p->mapcount--;
+	EXPECT_EQ(t, mm_audit("  # "), 0);
+	teardown(mm);
+}
+
+TEST_SUITE_FLAGS(mm_basic, TEST_MM_AUDIT,
 	TEST_CASE(demand_zero_and_back),
 	TEST_CASE(munmap_returns_frames),
 	TEST_CASE(mprotect_rw_r_rw),
 	TEST_CASE(prot_none_and_back),
 	TEST_CASE(no_vma_is_maperr),
-	TEST_CASE(ptdump_shows_flags));
+	TEST_CASE(ptdump_shows_flags),
+	TEST_CASE(audit_sees_bad_mapcount));

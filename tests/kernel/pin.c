@@ -4,6 +4,7 @@
  * frame through the direct map) is what the process reads.
  */
 
+#include <mmulab/audit.h>
 #include <mmulab/gup.h>
 #include <mmulab/percpu.h>
 #include "mm_util.h"
@@ -66,6 +67,7 @@ static void frame_survives_fork_and_parent_write(struct test *t)
 	}
 	mm_switch(child);
 	EXPECT_EQ(t, check_user(USER_BASE, PAGES, 5), 0); /* the child kept the old data */
+	EXPECT_EQ(t, mm_audit("  # "), 0);
 	mm_switch(mm);
 	mm_destroy(child);
 	unpin_pages(pg, PAGES);
@@ -106,7 +108,7 @@ static void device_writes_visible(struct test *t)
 	finish(mm);
 }
 
-TEST_SUITE(pin,
+TEST_SUITE_FLAGS(pin, TEST_MM_AUDIT,
 	TEST_CASE(frame_survives_mprotect),
 	TEST_CASE(frame_survives_fork_and_parent_write),
 	TEST_CASE(device_writes_visible));

@@ -119,6 +119,6 @@ static void reuse_reads_new_data(struct test *t)
 	vfree(second);
 }
 
-TEST_SUITE(vmalloc_sync,
+TEST_SUITE_FLAGS(vmalloc_sync, TEST_MM_AUDIT,
 	TEST_CASE(new_top_level_entry),
 	TEST_CASE(reuse_reads_new_data));

@@ -13,17 +13,17 @@
 
 #define PT_ENTRIES 512
 
-#define _PAGE_PRESENT (1ULL << 0)
-#define _PAGE_RW (1ULL << 1)
-#define _PAGE_USER (1ULL << 2)
-#define _PAGE_PWT (1ULL << 3)
-#define _PAGE_PCD (1ULL << 4)
-#define _PAGE_ACCESSED (1ULL << 5)
-#define _PAGE_DIRTY (1ULL << 6)
+#define _PAGE_PRESENT (1UL << 0)
+#define _PAGE_RW (1UL << 1)
+#define _PAGE_USER (1UL << 2)
+#define _PAGE_PWT (1UL << 3)
+#define _PAGE_PCD (1UL << 4)
+#define _PAGE_ACCESSED (1UL << 5)
+#define _PAGE_DIRTY (1UL << 6)
 #define _PAGE_PSE (1ULL << 7) /* a leaf at PMD/PUD level */
-#define _PAGE_GLOBAL (1ULL << 8)
-#define _PAGE_NX (1ULL << 63)
-#define _PAGE_ADDR_MASK 0x000ffffffffff000ULL
+#define _PAGE_GLOBAL (1UL << 8)
+#define _PAGE_NX (1UL << 63)
+#define _PAGE_ADDR_MASK 0x000ffffffffff000UL
 
 #define PGD_SHIFT 39
 #define PUD_SHIFT 30
