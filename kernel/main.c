@@ -23,6 +23,7 @@
 #include <arch/apic.h>
 #include <mmulab/smp.h>
 #include <mmulab/tlb.h>
+#include <mmulab/task.h>
 #include <mmulab/vmalloc.h>
 #include <mmulab/timer.h>
 #include <arch/tsc.h>
@@ -69,6 +70,7 @@ static void __noreturn kmain_late(void *unused)
 	vmalloc_init(cmdline.vmalloc_sync);
 	apic_init_bsp(!cmdline.no_x2apic);
 	smp_init_calls();
+	task_init();
 	tlb_init();
 	timer_init();
 	{ /* TEMP */ static const u32 ids[] = {0,1,2,3,4,5,6,7}; static const int nodes[8];

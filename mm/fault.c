@@ -134,6 +134,12 @@ bool handle_page_fault(const struct fault_info *f, const struct trap_frame *fram
 		return vmalloc_sync_fault(f->addr);
 	if (!mm || f->addr >= USER_TOP)
 		return false;
+	/* The kernel touching user memory outside a user_access window (or
+	 * running user code) is a kernel bug, never something to resolve:
+	 * resolving would also loop forever on a SMAP fault. */
+	if (!(f->error_code & X86_PF_USER) &&
+	    ((f->error_code & X86_PF_INSTR) || !(frame->rflags & X86_RFLAGS_AC)))
+		return false;
 	if (frame->rflags & X86_RFLAGS_IF)
 		irq_enable();
 	bool ok = handle_mm_fault(mm, f->addr, access_of(f->error_code));

@@ -4,6 +4,7 @@
 
 #include <arch/desc.h>
 #include <arch/trap.h>
+#include <arch/irq.h>
 #include <mmulab/kstack.h>
 #include <mmulab/percpu.h>
 #include <mmulab/string.h>
@@ -126,6 +127,13 @@ static u8 ist_for(unsigned vector)
 	}
 }
 
+/* Ring 3 may raise the system-call vector itself (int 0x80); every other
+ * vector from ring 3 is a #GP. */
+static u8 gate_dpl(unsigned vector)
+{
+	return vector == SYSCALL_VECTOR ? 3 : 0;
+}
+
 void trap_init(void)
 {
 	for (unsigned v = 0; v < 256; v++) {
@@ -134,7 +142,7 @@ void trap_init(void)
 			.offset_lo = addr & 0xffff,
 			.selector = GDT_KERNEL_CS,
 			.ist = ist_for(v),
-			.type_attr = 0x80 | IDT_INTERRUPT_GATE, /* present, DPL 0 */
+			.type_attr = 0x80 | (gate_dpl(v) << 5) | IDT_INTERRUPT_GATE,
 			.offset_mid = (addr >> 16) & 0xffff,
 			.offset_hi = addr >> 32,
 		};

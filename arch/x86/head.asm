@@ -28,16 +28,33 @@ call_on_stack:
 	call rsi
 	ud2
 
-; void enter_user(vaddr_t rip, vaddr_t rsp)
-; Drops to ring 3 at rip with stack rsp and interrupts off. Only a fault
-; or trap brings the CPU back, through the trap handler.
+; void enter_user(vaddr_t rip, vaddr_t rsp, u64 arg)
+; Drops to ring 3 at rip with stack rsp, RDI = arg and interrupts on (so
+; shootdowns and the watchdog reach a CPU running user code). Only a trap
+; brings the CPU back, through the trap handler. No kernel value is left
+; in a register the user code can read.
 global enter_user
 enter_user:
 	push 0x1b		; SS: GDT_USER_DS
 	push rsi		; RSP
-	push 0x2		; RFLAGS: reserved bit 1 only
+	push 0x202		; RFLAGS: IF and reserved bit 1
 	push 0x23		; CS: GDT_USER_CS
 	push rdi		; RIP
+	mov rdi, rdx
+	xor eax, eax
+	xor ebx, ebx
+	xor ecx, ecx
+	xor edx, edx
+	xor esi, esi
+	xor ebp, ebp
+	xor r8d, r8d
+	xor r9d, r9d
+	xor r10d, r10d
+	xor r11d, r11d
+	xor r12d, r12d
+	xor r13d, r13d
+	xor r14d, r14d
+	xor r15d, r15d
 	iretq
 
 ; The boot stack, and the stack the IST slots use until kmain gives each

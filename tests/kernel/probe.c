@@ -7,7 +7,7 @@
 #include <mmulab/string.h>
 #include <arch/cpu.h>
 
-void enter_user(vaddr_t rip, vaddr_t rsp) __noreturn;
+void enter_user(vaddr_t rip, vaddr_t rsp, u64 arg) __noreturn;
 
 /* User code and stack for probe_user live at fixed test addresses. */
 #define USER_CODE_VA (TEST_AREA_BASE + 0x7f000000ULL)
@@ -145,7 +145,7 @@ static size_t emit_user_code(u8 *code, enum user_access a, vaddr_t target)
 static void run_user(void *arg)
 {
 	(void)arg;
-	enter_user(USER_CODE_VA, USER_STACK_VA + PAGE_SIZE);
+	enter_user(USER_CODE_VA, USER_STACK_VA + PAGE_SIZE, 0);
 }
 
 struct fault_info probe_user(enum user_access a, vaddr_t target)

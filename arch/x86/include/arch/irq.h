@@ -6,6 +6,7 @@
 /* Vectors the kernel uses; all above the 32 exceptions and below the
  * spurious vector. Higher vectors have higher priority at the APIC. */
 enum irq_vector {
+	SYSCALL_VECTOR = 0x80, /* int 0x80 from ring-3 tasks */
 	IRQ_TIMER = 0xe0,
 	IRQ_CALL = 0xf0,
 	IRQ_TLB = 0xf1,
