@@ -138,7 +138,8 @@ bool handle_page_fault(const struct fault_info *f, const struct trap_frame *fram
 	 * running user code) is a kernel bug, never something to resolve:
 	 * resolving would also loop forever on a SMAP fault. */
 	if (!(f->error_code & X86_PF_USER) &&
-	    ((f->error_code & X86_PF_INSTR) || !(frame->rflags & X86_RFLAGS_AC)))
+	    ((f->error_code & X86_PF_INSTR) ||
+	     (cpu_has(X86_SMAP) && !(frame->rflags & X86_RFLAGS_AC))))
 		return false;
 	if (frame->rflags & X86_RFLAGS_IF)
 		irq_enable();
