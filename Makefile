@@ -47,11 +47,12 @@ BOOT_SRCS := boot/main.c boot/cmdline.c boot/load.c boot/pagetables.c boot/exit.
 BOOT_OBJS := $(BOOT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/boot/blobs.o
 
 # Host unit tests: the kernel's pure code compiled for Linux, with sanitizers.
-HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) $(INCLUDES) -fsanitize=address,undefined \
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) $(INCLUDES) -DMMULAB_HOST -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=all -MMD -MP
 HOST_SRCS := tests/host/main.c tests/host/test_format.c tests/host/test_glob.c \
 	tests/host/test_cmdline.c tests/host/test_symbols.c tests/host/test_memblock.c tests/host/test_vma.c \
-	kernel/format.c kernel/glob.c kernel/cmdline.c kernel/symbols.c mm/memblock.c mm/vma.c
+	tests/host/test_pgtable.c \
+	kernel/format.c kernel/glob.c kernel/cmdline.c kernel/symbols.c mm/memblock.c mm/vma.c mm/pgtable.c
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/host/%.o)
 
 .PHONY: all run check usb host-test deps clean help

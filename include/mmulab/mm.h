@@ -6,6 +6,12 @@
 
 struct boot_info;
 
+#ifdef MMULAB_HOST
+/* Host unit tests: "physical memory" is an array in the test process. */
+extern u8 *host_phys_base;
+static inline void *phys_to_virt(paddr_t pa) { return host_phys_base + pa; }
+static inline paddr_t virt_to_phys(const void *va) { return (const u8 *)va - host_phys_base; }
+#else
 static inline void *phys_to_virt(paddr_t pa)
 {
 	return (void *)(pa + DIRECT_MAP_BASE);
@@ -15,6 +21,7 @@ static inline paddr_t virt_to_phys(const void *direct_map_va)
 {
 	return (vaddr_t)direct_map_va - DIRECT_MAP_BASE;
 }
+#endif
 
 /* The physical address of a kernel-image address (code, data, bss). */
 paddr_t kernel_image_phys(vaddr_t va);
