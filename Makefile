@@ -62,6 +62,7 @@ help:
 	@echo "make          build build/BOOTX64.EFI (kernel inside) and build/kernel.elf"
 	@echo "make run      boot the default configuration in QEMU and run every suite"
 	@echo "make check    host unit tests + the QEMU matrix (tests/matrix.conf)"
+	@echo "make host-test  only the host unit tests"
 	@echo "make usb      build/mmulab-usb.img, a GPT disk image to dd onto a USB stick"
 	@echo "make clean    remove build/"
 
@@ -115,7 +116,8 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/boot/bootx64.so
 $(BUILD)/mmulab-usb.img: $(BUILD)/BOOTX64.EFI tools/mkusb.sh
 	tools/mkusb.sh $@ $< ""
 
-usb: deps $(BUILD)/mmulab-usb.img
+usb: deps
+	$(MAKE) $(BUILD)/mmulab-usb.img
 
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -127,10 +129,14 @@ $(BUILD)/host/unit-tests: $(HOST_OBJS)
 host-test: $(BUILD)/host/unit-tests
 	$<
 
-run: deps all
+# run and check install what is missing first, then build (a separate make,
+# so nothing compiles before the compiler is there).
+run: deps
+	$(MAKE) all
 	./run-qemu.sh
 
-check: deps all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests
+check: deps
+	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
 	$(PYTHON) tests/matrix.py --jobs 2 --out $(BUILD)/check
 

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Boots one mmulab configuration under OVMF in QEMU (TCG) and exits with the
+# kernel's verdict: 0 all passed, 1 some case failed, 2 panic, watchdog,
+# timeout or a boot failure. Run with --help for the options.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cpus=4
+nodes=2
+mem=2G
+node_mem=""
+dist=""
+cpu_model=max
+cmdline=""
+use_usb=0
+efi="$here/build/BOOTX64.EFI"
+image="$here/build/mmulab-usb.img"
+gdb_port=""
+timeout_s=""
+log=""
+dry_run=0
+acpitables=()
+extra=()
+
+ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
+ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
+
+usage() {
+    cat <<'EOF'
+usage: run-qemu.sh [options] [-- raw QEMU arguments]
+
+Boots build/BOOTX64.EFI (or the USB image) under OVMF with TCG and exits
+with the kernel's verdict: 0 all passed, 1 some case failed, 2 panic,
+watchdog, timeout or boot failure. The serial console goes to stdout.
+
+  --cpus N           vCPUs (default 4)
+  --nodes N          NUMA nodes (default 2). N >= 2 makes one memory backend,
+                     one -numa node and -numa cpu entries per node (CPUs in
+                     blocks, the first nodes get one more when N does not
+                     divide them); N = 1 emits no -numa option at all (no
+                     SRAT, like a laptop). A node may get no CPU (more nodes
+                     than CPUs).
+  --node-mem LIST    per-node memory, e.g. "1G,3G" (default: --mem split
+                     evenly); 0 makes a node without memory
+  --dist LIST        distances "A-B=D,..." (e.g. "0-1=20,1-0=30"); QEMU builds
+                     a SLIT only when some distance is given. A pair given
+                     one way only is mirrored by QEMU.
+  --mem SIZE         guest memory (default 2G), suffix M or G
+  --cpu MODEL        QEMU CPU model (default max; e.g. qemu64, max,-x2apic)
+  --cmdline "..."    the kernel command line (default: empty = every default suite)
+  --usb              boot the GPT image as a USB disk on XHCI instead of -kernel
+                     (a temporary copy; --cmdline replaces its CMDLINE.TXT)
+  --efi FILE         the EFI application (default build/BOOTX64.EFI)
+  --image FILE       the USB image (default build/mmulab-usb.img)
+  --acpitable FILE   inject an ACPI table (-acpitable file=FILE); repeatable
+  --gdb [PORT]       QEMU waits for gdb on PORT (default 1234); prints the gdb
+                     command; no timeout unless --timeout is given
+  --timeout S        kill QEMU after S seconds and exit 2 (default 600)
+  --log FILE         also write the serial log to FILE
+  --dry-run          print the QEMU command line and exit
+  -h, --help         this text
+EOF
+}
+
+die() { echo "run-qemu: $*" >&2; exit 2; }
+
+# Sizes in MiB: "512M" -> 512, "2G" -> 2048, plain numbers are MiB.
+to_mib() {
+    case "$1" in
+        *[gG]) local n=${1%[gG]}; [[ $n =~ ^[0-9]+$ ]] || return 1; echo $((n * 1024)) ;;
+        *[mM]) local n=${1%[mM]}; [[ $n =~ ^[0-9]+$ ]] || return 1; echo "$n" ;;
+        *) [[ $1 =~ ^[0-9]+$ ]] || return 1; echo "$1" ;;
+    esac
+}
+
+need_number() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 needs a whole number, got '$2'"; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --cpus) need_number --cpus "${2:-}"; cpus=$2; shift 2 ;;
+        --nodes) need_number --nodes "${2:-}"; nodes=$2; shift 2 ;;
+        --node-mem) node_mem=${2:-}; shift 2 ;;
+        --dist) dist=${2:-}; shift 2 ;;
+        --mem) mem=${2:-}; shift 2 ;;
+        --cpu) cpu_model=${2:-}; shift 2 ;;
+        --cmdline) cmdline=${2-}; shift 2 ;;
+        --usb) use_usb=1; shift ;;
+        --efi) efi=${2:-}; shift 2 ;;
+        --image) image=${2:-}; shift 2 ;;
+        --acpitable) acpitables+=("${2:-}"); shift 2 ;;
+        --gdb) if [[ ${2:-} =~ ^[0-9]+$ ]]; then gdb_port=$2; shift 2; else gdb_port=1234; shift; fi ;;
+        --timeout) need_number --timeout "${2:-}"; timeout_s=$2; shift 2 ;;
+        --log) log=${2:-}; shift 2 ;;
+        --dry-run) dry_run=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        --) shift; extra=("$@"); break ;;
+        *) die "unknown option '$1' (see --help)" ;;
+    esac
+done
+
+[ "$cpus" -ge 1 ] || die "--cpus must be at least 1"
+[ "$nodes" -ge 1 ] || die "--nodes must be at least 1"
+mem_mib=$(to_mib "$mem") || die "--mem: bad size '$mem' (use e.g. 512M or 2G)"
+[ "$mem_mib" -ge 256 ] || die "--mem: $mem is too small (OVMF needs at least 256M)"
+[ -n "$timeout_s" ] || { [ -n "$gdb_port" ] && timeout_s=0 || timeout_s=600; }
+[ -r "$ovmf_code" ] && [ -r "$ovmf_vars" ] || die "OVMF firmware not found in /usr/share/OVMF (run 'make deps')"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run 'make deps')"
+if [ "$use_usb" = 1 ]; then
+    [ -r "$image" ] || die "USB image '$image' not found (run 'make usb')"
+else
+    [ -r "$efi" ] || die "EFI application '$efi' not found (run 'make')"
+fi
+for t in "${acpitables[@]}"; do [ -r "$t" ] || die "--acpitable: cannot read '$t'"; done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp "$ovmf_vars" "$tmp/vars.fd"
+
+topo=()
+
+numa_args() {
+    local sizes=() i
+    if [ -n "$node_mem" ]; then
+        IFS=, read -r -a sizes <<<"$node_mem"
+        [ "${#sizes[@]}" = "$nodes" ] || die "--node-mem lists ${#sizes[@]} sizes for $nodes nodes"
+        local total=0
+        for i in "${!sizes[@]}"; do
+            sizes[i]=$(to_mib "${sizes[i]}") || die "--node-mem: bad size in '$node_mem'"
+            total=$((total + sizes[i]))
+        done
+        mem_mib=$total
+    else
+        local each=$((mem_mib / nodes))
+        for ((i = 0; i < nodes; i++)); do sizes+=("$each"); done
+        sizes[0]=$((each + mem_mib - each * nodes))
+    fi
+    # Sockets = nodes when CPUs split evenly; otherwise one socket per CPU.
+    if [ $((cpus % nodes)) = 0 ]; then
+        topo+=(-smp "$cpus,sockets=$nodes,cores=$((cpus / nodes)),threads=1")
+    else
+        topo+=(-smp "$cpus,sockets=$cpus,cores=1,threads=1")
+    fi
+    for ((i = 0; i < nodes; i++)); do
+        if [ "${sizes[i]}" -gt 0 ]; then
+            topo+=(-object "memory-backend-ram,id=m$i,size=${sizes[i]}M" -numa "node,nodeid=$i,memdev=m$i")
+        else
+            topo+=(-numa "node,nodeid=$i")
+        fi
+    done
+    # CPUs in blocks: node n gets base (+1 for the first extra nodes).
+    local base=$((cpus / nodes)) extra_cpus=$((cpus % nodes)) c=0 n k
+    for ((n = 0; n < nodes; n++)); do
+        local count=$base
+        [ "$n" -lt "$extra_cpus" ] && count=$((base + 1))
+        for ((k = 0; k < count; k++, c++)); do
+            if [ $((cpus % nodes)) = 0 ]; then
+                topo+=(-numa "cpu,node-id=$n,socket-id=$((c / (cpus / nodes))),core-id=$((c % (cpus / nodes)))")
+            else
+                topo+=(-numa "cpu,node-id=$n,socket-id=$c")
+            fi
+        done
+    done
+    if [ -n "$dist" ]; then
+        local pair
+        IFS=, read -r -a pairs <<<"$dist"
+        for pair in "${pairs[@]}"; do
+            [[ $pair =~ ^([0-9]+)-([0-9]+)=([0-9]+)$ ]] || die "--dist: bad entry '$pair' (want A-B=D)"
+            topo+=(-numa "dist,src=${BASH_REMATCH[1]},dst=${BASH_REMATCH[2]},val=${BASH_REMATCH[3]}")
+        done
+    fi
+}
+
+if [ "$nodes" -ge 2 ]; then
+    numa_args
+else
+    [ -z "$dist$node_mem" ] || die "--dist and --node-mem need --nodes 2 or more"
+    topo+=(-smp "$cpus")
+fi
+
+args=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu "$cpu_model"
+      -m "${mem_mib}M" -display none -monitor none -serial stdio -no-reboot
+      -drive "if=pflash,format=raw,readonly=on,file=$ovmf_code"
+      -drive "if=pflash,format=raw,file=$tmp/vars.fd"
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04 -net none "${topo[@]}")
+
+for t in "${acpitables[@]}"; do args+=(-acpitable "file=$t"); done
+
+if [ "$use_usb" = 1 ]; then
+    cp "$image" "$tmp/usb.img"
+    [ -z "$cmdline" ] || "$here/tools/mkusb.sh" --set-cmdline "$tmp/usb.img" "$cmdline"
+    args+=(-drive "if=none,id=D,format=raw,file=$tmp/usb.img"
+           -device qemu-xhci,id=x -device usb-storage,bus=x.0,drive=D,bootindex=0)
+else
+    args+=(-kernel "$efi" -append "$cmdline")
+fi
+
+if [ -n "$gdb_port" ]; then
+    args+=(-S -gdb "tcp::$gdb_port")
+    echo "run-qemu: QEMU waits for gdb; in another terminal:" >&2
+    echo "  gdb $here/build/kernel.elf -ex 'target remote localhost:$gdb_port' -ex 'hbreak kmain' -ex continue" >&2
+fi
+args+=("${extra[@]}")
+
+if [ "$dry_run" = 1 ]; then
+    printf '%q ' "${args[@]}"
+    echo
+    exit 0
+fi
+
+status=0
+if [ -n "$log" ]; then
+    mkdir -p "$(dirname "$log")"
+    if [ "$timeout_s" -gt 0 ]; then
+        timeout --foreground -k 5 "$timeout_s" "${args[@]}" < /dev/null | tee "$log" || status=${PIPESTATUS[0]}
+    else
+        "${args[@]}" | tee "$log" || status=${PIPESTATUS[0]}
+    fi
+else
+    if [ "$timeout_s" -gt 0 ]; then
+        timeout --foreground -k 5 "$timeout_s" "${args[@]}" < /dev/null || status=$?
+    else
+        "${args[@]}" || status=$?
+    fi
+fi
+
+case "$status" in
+    1) exit 0 ;;
+    3) exit 1 ;;
+    5) exit 2 ;;
+    124|137) echo "run-qemu: timeout after $timeout_s s" >&2; exit 2 ;;
+    0) echo "run-qemu: QEMU exited without a verdict (triple fault with -no-reboot, or the guest powered off)" >&2; exit 2 ;;
+    *) echo "run-qemu: QEMU exited with status $status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mmulab needs, if any is missing. Silent and
+# fast when everything is there; runs apt-get (as root) otherwise.
+set -euo pipefail
+
+packages=(qemu-system-x86 ovmf gnu-efi nasm mtools fdisk dosfstools acpica-tools gdb
+          python3 gcc make binutils clang sbsigntool)
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: run as root, or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null
