@@ -19,12 +19,12 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -ffreestanding -fno-pic -fno-pi
 KLDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -z max-page-size=4096 -z noexecstack -T linker.ld
 
 KERNEL_SRCS := \
-	arch/x86/apic.c arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c arch/x86/serial.c \
+	arch/x86/acpi_tables.c arch/x86/apic.c arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c arch/x86/serial.c \
 	arch/x86/smp.c arch/x86/trap.c arch/x86/tsc.c \
 	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
 	kernel/glob.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
 	kernel/smp.c \
-	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/task.c kernel/test.c kernel/watchdog.c \
+	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/task.c kernel/test.c kernel/topology.c kernel/watchdog.c \
 	mm/audit.c mm/bootmem.c mm/fault.c mm/gup.c mm/kmap.c mm/kstack.c mm/memblock.c mm/memory.c mm/mm.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c mm/ptdump.c mm/tlb.c mm/vma.c mm/vmalloc.c \
 	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
 	tests/kernel/boot_info.c tests/kernel/page_alloc.c tests/kernel/smp.c tests/kernel/tlb.c \

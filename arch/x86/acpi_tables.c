@@ -1,0 +1,370 @@
+/*
+ * ACPI table parsing (arch/acpi_tables.h).
+ *
+ * Rules, each problem reported as one line naming the table and field:
+ *  - RSDP: signature and the 20-byte checksum; revision 2+ also the
+ *    extended checksum and a Length of at least 36. The XSDT is used when
+ *    present and valid, the RSDT otherwise.
+ *  - Every table: signature, 36 <= Length <= 1 MiB and within what could
+ *    be mapped, checksum. A bad table is skipped (a later valid one with
+ *    the same signature may still be used).
+ *  - NULL entries in the XSDT/RSDT are skipped (OVMF with acpi=off).
+ *  - Two valid tables with one signature (QEMU's own and one injected with
+ *    -acpitable): the first in XSDT order wins; the other is reported.
+ *  - MADT: Local APIC (0) and Local x2APIC (9) entries; a zero-length or
+ *    overrunning subtable ends the parse of that table; duplicate APIC ids
+ *    are reported and dropped.
+ *  - SRAT: disabled entries are skipped; zero-length, overflowing or
+ *    beyond-2^52 memory entries are reported and skipped; memory ranges of
+ *    different domains that overlap make the whole SRAT invalid.
+ *  - SLIT: at most 64 localities, Length covering N*N, diagonal 10 and
+ *    every other entry 11..255; otherwise the SLIT is rejected.
+ */
+
+#include <arch/acpi_tables.h>
+#include <mmulab/format.h>
+#include <mmulab/string.h>
+
+#define HEADER_LEN 36
+#define MAX_PHYS (1ULL << 52)
+
+static void report(const struct acpi_reader *r, const char *fmt, ...) __printf(2, 3);
+static void report(const struct acpi_reader *r, const char *fmt, ...)
+{
+	char line[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r->report)
+		r->report(r->ctx, line);
+}
+
+static u8 rd8(const u8 *p, size_t off) { return p[off]; }
+static u32 rd32(const u8 *p, size_t off) { u32 v; memcpy(&v, p + off, 4); return v; }
+static u64 rd64(const u8 *p, size_t off) { u64 v; memcpy(&v, p + off, 8); return v; }
+
+static u8 checksum(const u8 *p, size_t len)
+{
+	u8 sum = 0;
+	while (len--)
+		sum += *p++;
+	return sum;
+}
+
+bool acpi_table_valid(const struct acpi_reader *r, const u8 *t, size_t available, const char *sig)
+{
+	if (available < HEADER_LEN) {
+		report(r, "%s: only %zu bytes, shorter than a table header (table ignored)", sig,
+		       available);
+		return false;
+	}
+	u32 len = rd32(t, 4);
+	if (len < HEADER_LEN || len > ACPI_MAX_TABLE_LEN || len > available) {
+		report(r, "%s: Length %u is not within 36..%zu (table ignored)", sig, len,
+		       MIN(available, (size_t)ACPI_MAX_TABLE_LEN));
+		return false;
+	}
+	if (memcmp(t, sig, 4) != 0) {
+		report(r, "%s: signature is '%.4s' (table ignored)", sig, (const char *)t);
+		return false;
+	}
+	if (checksum(t, len) != 0) {
+		report(r, "%s: checksum does not add up to 0 (table ignored)", sig);
+		return false;
+	}
+	return true;
+}
+
+/* --- MADT --- */
+
+static bool have_apic_id(const struct acpi_info *out, u32 id)
+{
+	for (u32 i = 0; i < out->cpu_count; i++)
+		if (out->cpus[i].apic_id == id)
+			return true;
+	return false;
+}
+
+static void add_cpu(const struct acpi_reader *r, struct acpi_info *out, struct acpi_cpu c)
+{
+	if (!c.enabled && !c.online_capable)
+		return;
+	if (have_apic_id(out, c.apic_id)) {
+		report(r, "MADT: APIC id %u listed twice (second entry dropped)", c.apic_id);
+		return;
+	}
+	if (out->cpu_count == ACPI_MAX_CPUS) {
+		report(r, "MADT: more than %d CPUs (APIC id %u and later dropped)", ACPI_MAX_CPUS,
+		       c.apic_id);
+		return;
+	}
+	out->cpus[out->cpu_count++] = c;
+}
+
+bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
+{
+	bool rev5 = rd8(t, 8) >= 5;
+	size_t off = HEADER_LEN + 8;
+
+	while (off + 2 <= len) {
+		u8 type = rd8(t, off), sublen = rd8(t, off + 1);
+		if (sublen < 2 || off + sublen > len) {
+			report(r, "MADT: subtable type %u at offset %zu has length %u%s (rest of MADT "
+			       "ignored)", type, off, sublen, sublen < 2 ? "" : ", past the table end");
+			break;
+		}
+		if (type == 0 && sublen >= 8) {
+			u32 flags = rd32(t, off + 4);
+			add_cpu(r, out, (struct acpi_cpu){ rd8(t, off + 3), rd8(t, off + 2), false,
+							   flags & 1, rev5 && (flags & 2) });
+		} else if (type == 9 && sublen >= 16) {
+			u32 flags = rd32(t, off + 8);
+			add_cpu(r, out, (struct acpi_cpu){ rd32(t, off + 4), rd32(t, off + 12), true,
+							   flags & 1, rev5 && (flags & 2) });
+		}
+		off += sublen;
+	}
+	out->have_madt = true;
+	return true;
+}
+
+/* --- SRAT --- */
+
+static void add_cpu_affinity(const struct acpi_reader *r, struct acpi_info *out, u32 apic_id,
+			     u32 pxm, bool x2apic)
+{
+	if (out->cpu_affinity_count == ACPI_MAX_CPUS) {
+		report(r, "SRAT: more than %d CPU affinity entries (APIC id %u dropped)",
+		       ACPI_MAX_CPUS, apic_id);
+		return;
+	}
+	out->cpu_affinity[out->cpu_affinity_count++] =
+		(struct acpi_cpu_affinity){ apic_id, pxm, x2apic };
+}
+
+static void add_memory(const struct acpi_reader *r, struct acpi_info *out, const u8 *e,
+		       size_t off)
+{
+	u32 pxm = rd32(e, 2), flags = rd32(e, 28);
+	u64 base = rd64(e, 8), length = rd64(e, 16);
+
+	if (!(flags & 1))
+		return;
+	if (length == 0) {
+		report(r, "SRAT: memory affinity at offset %zu (domain %u) has length 0 (entry "
+		       "skipped)", off, pxm);
+		return;
+	}
+	if (base + length < base || base + length > MAX_PHYS) {
+		report(r, "SRAT: memory affinity at offset %zu (domain %u) base 0x%lx length 0x%lx "
+		       "is beyond 2^52 (entry skipped)", off, pxm, base, length);
+		return;
+	}
+	if (out->mem_count == ACPI_MAX_MEM) {
+		report(r, "SRAT: more than %d memory ranges (entry at offset %zu dropped)",
+		       ACPI_MAX_MEM, off);
+		return;
+	}
+	out->mem[out->mem_count++] =
+		(struct acpi_mem_affinity){ base, length, pxm, flags & 2, flags & 4 };
+}
+
+static bool srat_entry_length_ok(const struct acpi_reader *r, u8 type, u8 sublen, size_t off)
+{
+	static const u8 want[] = { [0] = 16, [1] = 40, [2] = 24 };
+
+	if (type > 2 || sublen == want[type])
+		return true;
+	report(r, "SRAT: type %u entry at offset %zu has length %u, not %u (entry skipped)", type,
+	       off, sublen, want[type]);
+	return false;
+}
+
+static bool srat_overlaps(const struct acpi_reader *r, const struct acpi_info *out)
+{
+	for (u32 i = 0; i < out->mem_count; i++)
+		for (u32 j = i + 1; j < out->mem_count; j++) {
+			const struct acpi_mem_affinity *a = &out->mem[i], *b = &out->mem[j];
+			if (a->pxm != b->pxm && a->base < b->base + b->length &&
+			    b->base < a->base + a->length) {
+				report(r, "SRAT: memory of domains %u and %u overlaps at P0x%lx (SRAT "
+				       "ignored: one node)", a->pxm, b->pxm, MAX(a->base, b->base));
+				return true;
+			}
+		}
+	return false;
+}
+
+bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
+{
+	size_t off = HEADER_LEN + 12;
+
+	out->have_srat = true;
+	out->srat_valid = false;
+	while (off + 2 <= len) {
+		u8 type = rd8(t, off), sublen = rd8(t, off + 1);
+		if (sublen < 2 || off + sublen > len) {
+			report(r, "SRAT: subtable type %u at offset %zu has length %u%s (rest of SRAT "
+			       "ignored)", type, off, sublen, sublen < 2 ? "" : ", past the table end");
+			break;
+		}
+		if (srat_entry_length_ok(r, type, sublen, off)) {
+			const u8 *e = t + off;
+			if (type == 0 && (rd32(e, 4) & 1))
+				add_cpu_affinity(r, out, rd8(e, 3),
+						 rd8(e, 2) | (u32)rd8(e, 9) << 8 | (u32)rd8(e, 10) << 16 |
+							 (u32)rd8(e, 11) << 24, false);
+			else if (type == 1)
+				add_memory(r, out, e, off);
+			else if (type == 2 && (rd32(e, 12) & 1))
+				add_cpu_affinity(r, out, rd32(e, 8), rd32(e, 4), true);
+		}
+		off += sublen;
+	}
+	out->srat_valid = !srat_overlaps(r, out);
+	return out->srat_valid;
+}
+
+/* --- SLIT --- */
+
+bool acpi_parse_slit(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
+{
+	if (len < HEADER_LEN + 8) {
+		report(r, "SLIT: Length %zu has no room for the locality count (SLIT ignored)", len);
+		return false;
+	}
+	u64 n = rd64(t, HEADER_LEN);
+	if (n == 0 || n > ACPI_MAX_SLIT) {
+		report(r, "SLIT: locality count %lu is not within 1..%d (SLIT ignored)", n,
+		       ACPI_MAX_SLIT);
+		return false;
+	}
+	if (len < HEADER_LEN + 8 + n * n) {
+		report(r, "SLIT: Length %zu is too short for %lu x %lu entries (SLIT ignored)", len,
+		       n, n);
+		return false;
+	}
+	const u8 *m = t + HEADER_LEN + 8;
+	for (u64 i = 0; i < n; i++)
+		for (u64 j = 0; j < n; j++) {
+			u8 d = m[i * n + j];
+			if ((i == j && d != 10) || (i != j && d <= 10)) {
+				report(r, "SLIT: entry [%lu][%lu] is %u (diagonal must be 10, others "
+				       "11..255) (SLIT ignored)", i, j, d);
+				return false;
+			}
+		}
+	memcpy(out->slit, m, n * n);
+	out->slit_localities = (u32)n;
+	out->have_slit = true;
+	return true;
+}
+
+/* --- RSDP and the root tables --- */
+
+static const u8 *map_table(const struct acpi_reader *r, paddr_t pa, size_t *len)
+{
+	const u8 *h = r->map(r->ctx, pa, HEADER_LEN);
+
+	if (!h)
+		return NULL;
+	u32 full = rd32(h, 4);
+	if (full < HEADER_LEN || full > ACPI_MAX_TABLE_LEN) {
+		*len = HEADER_LEN; /* acpi_table_valid reports it */
+		return h;
+	}
+	const u8 *t = r->map(r->ctx, pa, full);
+	*len = t ? full : HEADER_LEN;
+	return t ? t : h;
+}
+
+static bool already_have(const struct acpi_info *out, const u8 *t)
+{
+	return (!memcmp(t, "APIC", 4) && out->have_madt) || (!memcmp(t, "SRAT", 4) && out->have_srat) ||
+	       (!memcmp(t, "SLIT", 4) && out->have_slit);
+}
+
+static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *root,
+			struct acpi_info *out)
+{
+	static const char *const wanted[] = { "APIC", "SRAT", "SLIT" };
+	size_t len = 0;
+	const u8 *t = map_table(r, pa, &len);
+
+	if (!t) {
+		report(r, "%s: table at P0x%lx cannot be mapped (skipped)", root, pa);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
+		if (memcmp(t, wanted[i], 4) != 0)
+			continue;
+		const char *name = i == 0 ? "MADT" : wanted[i];
+		if (!acpi_table_valid(r, t, len, wanted[i]))
+			return;
+		if (already_have(out, t)) {
+			report(r, "%s: another %s at P0x%lx ignored (the first valid one wins)", root,
+			       name, pa);
+			return;
+		}
+		if (i == 0)
+			acpi_parse_madt(r, t, len, out);
+		else if (i == 1)
+			acpi_parse_srat(r, t, len, out);
+		else
+			acpi_parse_slit(r, t, len, out);
+	}
+}
+
+static bool walk_root(const struct acpi_reader *r, paddr_t pa, bool xsdt, struct acpi_info *out)
+{
+	const char *name = xsdt ? "XSDT" : "RSDT";
+	size_t len = 0, entry = xsdt ? 8 : 4;
+	const u8 *t = map_table(r, pa, &len);
+
+	if (!t) {
+		report(r, "%s: P0x%lx cannot be mapped", name, pa);
+		return false;
+	}
+	if (!acpi_table_valid(r, t, len, xsdt ? "XSDT" : "RSDT"))
+		return false;
+	u32 n = (rd32(t, 4) - HEADER_LEN) / entry;
+	for (u32 i = 0; i < n; i++) {
+		paddr_t table = xsdt ? rd64(t, HEADER_LEN + i * 8) : rd32(t, HEADER_LEN + i * 4);
+		if (!table) {
+			report(r, "%s: entry %u is NULL (skipped)", name, i);
+			continue;
+		}
+		parse_table(r, table, name, out);
+	}
+	return true;
+}
+
+bool acpi_scan(const struct acpi_reader *r, paddr_t rsdp_pa, struct acpi_info *out)
+{
+	const u8 *rsdp = rsdp_pa ? r->map(r->ctx, rsdp_pa, 20) : NULL;
+
+	if (!rsdp) {
+		report(r, "RSDP: none given by the firmware (no ACPI: one node)");
+		return false;
+	}
+	if (memcmp(rsdp, "RSD PTR ", 8) != 0 || checksum(rsdp, 20) != 0) {
+		report(r, "RSDP: bad signature or checksum (no ACPI: one node)");
+		return false;
+	}
+	if (rd8(rsdp, 15) >= 2) {
+		const u8 *full = r->map(r->ctx, rsdp_pa, 36);
+		u32 len = full ? rd32(full, 20) : 0;
+		full = len >= 36 && len <= 4096 ? r->map(r->ctx, rsdp_pa, len) : NULL;
+		if (!full || checksum(full, len) != 0)
+			report(r, "RSDP: revision %u extended checksum or Length %u is bad (using "
+			       "the RSDT)", rd8(rsdp, 15), len);
+		else if (rd64(full, 24) && walk_root(r, rd64(full, 24), true, out))
+			return true;
+	}
+	if (walk_root(r, rd32(rsdp, 16), false, out))
+		return true;
+	report(r, "RSDP: neither XSDT nor RSDT is usable (no ACPI: one node)");
+	return false;
+}

@@ -1,0 +1,71 @@
+#ifndef ARCH_ACPI_TABLES_H
+#define ARCH_ACPI_TABLES_H
+
+/*
+ * ACPI MADT, SRAT and SLIT parsing into plain structs. Pure code: table
+ * memory is reached through a callback, so the host tests and the fuzzer
+ * run the same parser over files and built tables. Every problem is
+ * reported as one line naming the table and the field; see acpi_tables.c
+ * for the rules and fallbacks.
+ */
+
+#include <mmulab/types.h>
+
+#define ACPI_MAX_CPUS 1024
+#define ACPI_MAX_MEM 256
+#define ACPI_MAX_SLIT 64
+#define ACPI_MAX_TABLE_LEN (1U << 20)
+
+struct acpi_cpu {
+	u32 apic_id;
+	u32 uid;
+	bool x2apic;
+	bool enabled;        /* present now */
+	bool online_capable; /* may come online later (MADT rev 5+) */
+};
+
+struct acpi_cpu_affinity {
+	u32 apic_id;
+	u32 pxm;
+	bool x2apic;
+};
+
+struct acpi_mem_affinity {
+	u64 base, length;
+	u32 pxm;
+	bool hotplug, nonvolatile;
+};
+
+struct acpi_info {
+	bool have_madt, have_srat, have_slit;
+	bool srat_valid; /* false: the SRAT was found but rejected whole */
+	u32 cpu_count;
+	struct acpi_cpu cpus[ACPI_MAX_CPUS];
+	u32 cpu_affinity_count;
+	struct acpi_cpu_affinity cpu_affinity[ACPI_MAX_CPUS];
+	u32 mem_count;
+	struct acpi_mem_affinity mem[ACPI_MAX_MEM];
+	u32 slit_localities;
+	u8 slit[ACPI_MAX_SLIT * ACPI_MAX_SLIT]; /* [pxm_i * slit_localities + pxm_j] */
+};
+
+struct acpi_reader {
+	/* A readable view of [pa, pa + len), or NULL when it cannot be had. */
+	const void *(*map)(void *ctx, paddr_t pa, size_t len);
+	void (*report)(void *ctx, const char *line);
+	void *ctx;
+};
+
+/* Finds and parses the tables from the RSDP; returns false (one report
+ * line) when there is no usable RSDP/XSDT/RSDT at all. */
+bool acpi_scan(const struct acpi_reader *r, paddr_t rsdp, struct acpi_info *out);
+
+/* One table each, given its bytes (header included). False: rejected. */
+bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
+bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
+bool acpi_parse_slit(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
+
+/* Header checks: signature, length within [36, available], checksum. */
+bool acpi_table_valid(const struct acpi_reader *r, const u8 *t, size_t available, const char *sig);
+
+#endif
