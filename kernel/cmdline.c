@@ -50,6 +50,25 @@ static bool set_vmalloc_sync(struct cmdline *c, char *v)
 	return false;
 }
 
+static bool set_numa(struct cmdline *c, char *v)
+{
+	if (strcmp(v, "off") == 0) {
+		c->numa_off = true;
+		return true;
+	}
+	u64 n;
+	if (strncmp(v, "fake=", 5) != 0 || !parse_u64(v + 5, strlen(v + 5), &n) || n < 1 || n > 64)
+		return false;
+	c->fake_nodes = (u32)n;
+	return true;
+}
+
+static bool set_expect_topology(struct cmdline *c, char *v)
+{
+	c->expect_topology = v;
+	return *v != 0;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -62,6 +81,9 @@ static const struct option {
 	{ "watchdog", set_watchdog, "seconds a case may run before it fails as TIMEOUT" },
 	{ "x2apic", set_x2apic, "on (default, when the CPU has it) or off" },
 	{ "vmalloc_sync", set_vmalloc_sync, "lazy (default), prealloc or eager" },
+	{ "numa", set_numa, "off, or fake=N (1..64) to split memory into N nodes" },
+	{ "expect_topology", set_expect_topology,
+	  "NODES:CPUS/..:MIB/..:DIST/.. as run-qemu.sh passes it" },
 };
 
 static const char *known_keys(void)

@@ -11,6 +11,7 @@
 #include <mmulab/kernel.h>
 #include <mmulab/kstack.h>
 #include <mmulab/mm.h>
+#include <mmulab/numa.h>
 #include <mmulab/page.h>
 #include <mmulab/percpu.h>
 #include <mmulab/string.h>
@@ -61,6 +62,14 @@ static void check_boot_info(struct boot_info *info)
 		panic("boot_info: empty memory map");
 }
 
+static void start_secondary_cpus(void)
+{
+	static u32 apic_ids[MAX_CPUS];
+	static int nodes[MAX_CPUS];
+
+	smp_boot(apic_ids, nodes, numa_cpus(apic_ids, nodes, MAX_CPUS));
+}
+
 static void __noreturn kmain_late(void *unused)
 {
 	(void)unused;
@@ -73,8 +82,7 @@ static void __noreturn kmain_late(void *unused)
 	task_init();
 	tlb_init();
 	timer_init();
-	{ /* TEMP */ static const u32 ids[] = {0,1,2,3,4,5,6,7}; static const int nodes[8];
-	  smp_boot(ids, nodes, 8); }
+	start_secondary_cpus();
 	printk("mmulab: boot complete, running tests\n");
 	irq_enable();
 	machine_exit(run_tests(cmdline.tests));
@@ -103,6 +111,7 @@ void kmain(struct boot_info *info)
 
 	memblock_init_from_boot(info);
 	kmap_init(info);
+	numa_init(info);
 	this_cpu()->stack_top = kstack_alloc();
 	call_on_stack(NULL, kmain_late, this_cpu()->stack_top);
 }

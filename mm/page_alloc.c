@@ -243,12 +243,22 @@ static void map_vmemmap(paddr_t base, paddr_t end)
  * allocator is what makes a page allocatable. */
 static void init_struct_pages(paddr_t base, paddr_t end)
 {
+	paddr_t node_end = 0;
+	int nid = 0;
+
 	for (pfn_t pfn = base >> PAGE_SHIFT; pfn < end >> PAGE_SHIFT; pfn++) {
+		paddr_t pa = pfn << PAGE_SHIFT;
+		if (pa >= node_end) { /* one lookup per node range, not per page */
+			nid = numa_node_of_phys(pa);
+			node_end = numa_node_range_end(nid, pa);
+			if (node_end == ~0ULL)
+				node_end = pa + PAGE_SIZE;
+		}
 		struct page *p = pfn_to_page(pfn);
 		memset(p, 0, sizeof(*p));
 		p->flags = PG_reserved;
-		p->node = (u16)numa_node_of_phys(pfn << PAGE_SHIFT);
-		nodes[p->node].present++;
+		p->node = (u16)nid;
+		nodes[nid].present++;
 	}
 }
 

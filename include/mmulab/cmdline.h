@@ -13,6 +13,9 @@ struct cmdline {
 	u64 watchdog_seconds; /* a case running longer fails as TIMEOUT */
 	bool no_x2apic;       /* stay in xAPIC mode even when x2APIC exists */
 	u32 vmalloc_sync;     /* enum vmalloc_sync_mode */
+	bool numa_off;        /* numa=off: one node */
+	u32 fake_nodes;       /* numa=fake=N */
+	const char *expect_topology; /* what the runner configured (topology suite) */
 };
 
 extern struct cmdline cmdline;

@@ -7,6 +7,16 @@
 #include <mmulab/types.h>
 #include <mmulab/page.h>
 
+struct boot_info;
+struct topology;
+
+/* Builds the topology (after the kernel's tables exist, before the struct
+ * page array: pages need their node). */
+void numa_init(const struct boot_info *info);
+const struct topology *numa_topology(void);
+/* The present CPUs' APIC ids and nodes, for starting them; the count. */
+u32 numa_cpus(u32 *apic_ids, int *nodes, u32 max);
+
 int nr_nodes(void);
 /* The node of a RAM address; 0 for an address no node's memory covers. */
 int numa_node_of_phys(paddr_t pa);
