@@ -185,6 +185,46 @@ args=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu "$cpu_model"
 
 for t in "${acpitables[@]}"; do args+=(-acpitable "file=$t"); done
 
+# What was asked for, so the topology suite can check the kernel against
+# it: NODES:CPUS/..:MIB/..:DISTANCES/.. (row by row). Not with injected
+# tables or a numa= option, where the guest's view is the tables' own.
+expected_topology() {
+    local cpu_list="" mem_list="" dist_list="" i j base=$((cpus / nodes)) rest=$((cpus % nodes))
+    local sizes=()
+    if [ -n "$node_mem" ]; then
+        IFS=, read -r -a sizes <<<"$node_mem"
+        for i in "${!sizes[@]}"; do sizes[i]=$(to_mib "${sizes[i]}"); done
+    else
+        for ((i = 0; i < nodes; i++)); do sizes+=($((mem_mib / nodes))); done
+        sizes[0]=$((mem_mib - (mem_mib / nodes) * (nodes - 1)))
+    fi
+    declare -A d=()
+    if [ -n "$dist" ]; then
+        IFS=, read -r -a pairs <<<"$dist"
+        for p in "${pairs[@]}"; do
+            [[ $p =~ ^([0-9]+)-([0-9]+)=([0-9]+)$ ]]
+            d[${BASH_REMATCH[1]},${BASH_REMATCH[2]}]=${BASH_REMATCH[3]}
+        done
+    fi
+    for ((i = 0; i < nodes; i++)); do
+        cpu_list+="${cpu_list:+/}$((base + (i < rest ? 1 : 0)))"
+        mem_list+="${mem_list:+/}${sizes[i]}"
+        for ((j = 0; j < nodes; j++)); do
+            local v=20
+            [ "$i" = "$j" ] && v=10
+            [ -n "${d[$i,$j]:-}" ] && v=${d[$i,$j]}
+            [ "$i" != "$j" ] && [ -z "${d[$i,$j]:-}" ] && [ -n "${d[$j,$i]:-}" ] && v=${d[$j,$i]}
+            dist_list+="${dist_list:+/}$v"
+        done
+    done
+    echo "expect_topology=$nodes:$cpu_list:$mem_list:$dist_list"
+}
+
+if [ ${#acpitables[@]} -eq 0 ] && [[ " $cmdline " != *" numa="* ]] &&
+   [[ $cmdline != *expect_topology=* ]]; then
+    cmdline="${cmdline:+$cmdline }$(expected_topology)"
+fi
+
 if [ "$use_usb" = 1 ]; then
     cp "$image" "$tmp/usb.img"
     [ -z "$cmdline" ] || "$here/tools/mkusb.sh" --set-cmdline "$tmp/usb.img" "$cmdline"
