@@ -1,0 +1,562 @@
+/*
+ * ACPI parsing and the topology built from it: the real tables in
+ * tests/data/acpi (their facts.txt give the numbers asserted here), tables
+ * built in memory for what QEMU under TCG cannot make (x2APIC ids > 255),
+ * and one hand-broken table per malformed case, each of which must give
+ * exactly one report line naming the table and the documented fallback.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include "host_test.h"
+#include <mmulab/topology.h>
+
+/* --- report capture --- */
+
+struct lines {
+	int count;
+	char last[256];
+};
+
+static void capture(void *ctx, const char *line)
+{
+	struct lines *l = ctx;
+	l->count++;
+	snprintf(l->last, sizeof(l->last), "%s", line);
+}
+
+/* --- a fake physical memory for acpi_scan --- */
+
+static u8 phys[64 * 1024];
+
+static const void *map_fake(void *ctx, paddr_t pa, size_t len)
+{
+	(void)ctx;
+	return pa + len <= sizeof(phys) && pa ? phys + pa : NULL;
+}
+
+static struct lines seen;
+static const struct acpi_reader reader = { map_fake, capture, &seen };
+static struct acpi_info info;
+static struct topology topo;
+
+static void reset(void)
+{
+	memset(&seen, 0, sizeof(seen));
+	memset(&info, 0, sizeof(info));
+}
+
+/* --- files --- */
+
+static size_t load(const char *machine, const char *table, u8 *buf, size_t max)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "tests/data/acpi/%s/%s.dat", machine, table);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, max, f);
+	fclose(f);
+	return n;
+}
+
+static bool parse_machine(const char *machine)
+{
+	static u8 buf[8192];
+	size_t n;
+
+	reset();
+	if (!(n = load(machine, "APIC", buf, sizeof(buf))) || !acpi_table_valid(&reader, buf, n, "APIC"))
+		return false;
+	acpi_parse_madt(&reader, buf, n, &info);
+	if (!(n = load(machine, "SRAT", buf, sizeof(buf))) || !acpi_table_valid(&reader, buf, n, "SRAT"))
+		return false;
+	acpi_parse_srat(&reader, buf, n, &info);
+	if ((n = load(machine, "SLIT", buf, sizeof(buf))) && acpi_table_valid(&reader, buf, n, "SLIT"))
+		acpi_parse_slit(&reader, buf, n, &info);
+	return true;
+}
+
+static u32 present_cpus(void)
+{
+	u32 n = 0;
+	for (u32 i = 0; i < info.cpu_count; i++)
+		n += info.cpus[i].enabled;
+	return n;
+}
+
+static void build(const struct mem_range *ram, u32 n, struct topology_options opt)
+{
+	topology_build(&info, ram, n, &opt, &topo, capture, &seen);
+}
+
+static const struct mem_range guest_2g[] = { { 0, 0xa0000 }, { 0x100000, 0x80000000 } };
+
+static void dell_r820(void)
+{
+	CHECK(parse_machine("dell-r820-4s-xeon-e5-4600"));
+	CHECK(present_cpus() == 80 && info.cpu_affinity_count == 80);
+	CHECK(info.mem_count == 4);
+	CHECK(info.mem[0].pxm == 1 && info.mem[0].base == 0 && info.mem[0].length == 0x440000000ULL);
+	CHECK(info.mem[3].pxm == 4 && info.mem[3].base == 0xc40000000ULL);
+	CHECK(info.slit_localities == 5 && info.slit[2 * 5 + 4] == 30 && info.slit[1 * 5 + 3] == 30);
+	CHECK(seen.count == 0);
+	/* All 65 GiB: four nodes, domains 1..4, SLIT rows by domain number. */
+	struct mem_range all[] = { { 0, 0x1040000000ULL } };
+	build(all, 1, (struct topology_options){ 0 });
+	CHECK(topo.node_count == 4 && topo.slit_used);
+	CHECK(topo.nodes[0].pxm == 1 && topo.nodes[3].pxm == 4);
+	CHECK(topo.nodes[0].bytes == 0x440000000ULL && topo.nodes[1].bytes == 0x400000000ULL);
+	CHECK(topo.distance[0][2] == 30 && topo.distance[1][3] == 30 && topo.distance[0][1] == 20);
+	CHECK(topo.cpu_count == 80 && topo.nodes[2].cpu_count == 20);
+	int order[MAX_NODES];
+	CHECK(topology_fallback_order(&topo, 0, order) == 4 && order[0] == 0 && order[3] == 2);
+	/* A 2 GiB guest: RAM only in domain 1, the others memoryless. */
+	reset();
+	CHECK(parse_machine("dell-r820-4s-xeon-e5-4600"));
+	build(guest_2g, 2, (struct topology_options){ 0 });
+	CHECK(topo.node_count == 4 && topo.nodes[0].bytes > 0 && topo.nodes[1].bytes == 0);
+	CHECK(topology_node_of(&topo, 0x7fffffff) == 0 && topology_node_of(&topo, 0xb0000) == -1);
+}
+
+static void smc_h8qg6(void)
+{
+	CHECK(parse_machine("smc-h8qg6-4s-opteron-6100"));
+	CHECK(present_cpus() == 64);
+	u32 lo = ~0u, hi = 0;
+	for (u32 i = 0; i < info.cpu_count; i++) {
+		lo = info.cpus[i].apic_id < lo ? info.cpus[i].apic_id : lo;
+		hi = info.cpus[i].apic_id > hi ? info.cpus[i].apic_id : hi;
+	}
+	CHECK(lo == 32 && hi == 143);
+	CHECK(info.mem_count == 10 && info.slit_localities == 8);
+	struct mem_range all[] = { { 0, 0xa0000 }, { 0x100000, 0xd8000000 }, { 0x100000000ULL, 0x2028000000ULL } };
+	build(all, 3, (struct topology_options){ 0 });
+	CHECK(topo.node_count == 8);
+	CHECK(topo.distance[0][1] == 16 && topo.distance[0][3] == 22 && topo.distance[7][6] == 16);
+	for (u32 n = 0; n < 8; n++)
+		CHECK(topo.nodes[n].cpu_count == 8);
+	CHECK(topo.nodes[1].bytes == 16ULL << 30);
+}
+
+static void hp_dl380e_no_slit(void)
+{
+	CHECK(parse_machine("hp-dl380e-gen8-2s-noslit"));
+	CHECK(present_cpus() == 8 && !info.have_slit);
+	CHECK(info.mem_count == 2); /* the disabled entries with a base are skipped */
+	struct mem_range all[] = { { 0, 0x1480000000ULL } };
+	build(all, 1, (struct topology_options){ 0 });
+	CHECK(topo.node_count == 2 && !topo.slit_used);
+	CHECK(topo.distance[0][1] == 20 && topo.distance[1][1] == 10);
+	CHECK(topo.nodes[0].cpu_count == 4 && topo.nodes[1].cpu_count == 4);
+}
+
+static void tyan_memoryless(void)
+{
+	CHECK(parse_machine("tyan-s8225-opteron-memless"));
+	CHECK(present_cpus() == 16);
+	struct mem_range all[] = { { 0, 0xa0000 }, { 0x100000, 0xc8000000 }, { 0x100000000ULL, 0x437000000ULL } };
+	build(all, 3, (struct topology_options){ 0 });
+	CHECK(topo.node_count == 2);
+	CHECK(topo.nodes[1].bytes == 0 && topo.nodes[1].cpu_count == 8);
+	CHECK(topo.distance[0][1] == 16);
+	CHECK(seen.count == 1 && strstr(seen.last, "domain 1 has CPUs but no RAM"));
+}
+
+/* --- built tables --- */
+
+static u8 sum8(const u8 *p, size_t n)
+{
+	u8 s = 0;
+	while (n--)
+		s += *p++;
+	return s;
+}
+
+static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
+static void put64(u8 *p, u64 v) { memcpy(p, &v, 8); }
+
+/* Starts a table of sig at t with room after the header. */
+static size_t header(u8 *t, const char *sig, size_t reserved)
+{
+	memset(t, 0, 36 + reserved);
+	memcpy(t, sig, 4);
+	t[8] = 1;
+	return 36 + reserved;
+}
+
+static void finish(u8 *t, size_t len)
+{
+	put32(t + 4, (u32)len);
+	t[9] = 0;
+	t[9] = (u8)(0 - sum8(t, len));
+}
+
+static size_t srat_mem(u8 *t, size_t off, u32 pxm, u64 base, u64 len, u32 flags)
+{
+	u8 *e = t + off;
+	memset(e, 0, 40);
+	e[0] = 1;
+	e[1] = 40;
+	put32(e + 2, pxm);
+	put64(e + 8, base);
+	put64(e + 16, len);
+	put32(e + 28, flags);
+	return off + 40;
+}
+
+static size_t srat_x2apic(u8 *t, size_t off, u32 pxm, u32 id)
+{
+	u8 *e = t + off;
+	memset(e, 0, 24);
+	e[0] = 2;
+	e[1] = 24;
+	put32(e + 4, pxm);
+	put32(e + 8, id);
+	put32(e + 12, 1);
+	return off + 24;
+}
+
+static size_t srat_lapic(u8 *t, size_t off, u32 pxm, u8 id)
+{
+	u8 *e = t + off;
+	memset(e, 0, 16);
+	e[0] = 0;
+	e[1] = 16;
+	e[2] = (u8)pxm;
+	e[3] = id;
+	put32(e + 4, 1);
+	return off + 16;
+}
+
+static size_t madt_x2apic(u8 *t, size_t off, u32 id)
+{
+	u8 *e = t + off;
+	memset(e, 0, 16);
+	e[0] = 9;
+	e[1] = 16;
+	put32(e + 4, id);
+	put32(e + 8, 1);
+	return off + 16;
+}
+
+static size_t madt_lapic(u8 *t, size_t off, u8 id)
+{
+	u8 *e = t + off;
+	memset(e, 0, 8);
+	e[1] = 8;
+	e[3] = id;
+	put32(e + 4, 1);
+	return off + 8;
+}
+
+static const struct mem_range ram_4g[] = { { 0, 4ULL << 30 } };
+
+static void x2apic_ids_above_255(void)
+{
+	static u8 madt[256], srat[256];
+	size_t m = header(madt, "APIC", 8), s = header(srat, "SRAT", 12);
+
+	reset();
+	m = madt_x2apic(madt, m, 300);
+	m = madt_x2apic(madt, m, 301);
+	finish(madt, m);
+	s = srat_mem(srat, s, 0, 0, 2ULL << 30, 1);
+	s = srat_mem(srat, s, 1, 2ULL << 30, 2ULL << 30, 1);
+	s = srat_x2apic(srat, s, 0, 300);
+	s = srat_x2apic(srat, s, 1, 301);
+	finish(srat, s);
+	CHECK(acpi_table_valid(&reader, madt, m, "APIC") && acpi_table_valid(&reader, srat, s, "SRAT"));
+	acpi_parse_madt(&reader, madt, m, &info);
+	acpi_parse_srat(&reader, srat, s, &info);
+	build(ram_4g, 1, (struct topology_options){ 0 });
+	CHECK(topo.node_count == 2 && topo.cpu_count == 2);
+	CHECK(topo.cpus[0].apic_id == 300 && topo.cpus[0].x2apic && topo.cpus[0].node == 0);
+	CHECK(topo.cpus[1].apic_id == 301 && topo.cpus[1].node == 1);
+	CHECK(seen.count == 0);
+}
+
+/* One malformed SRAT at a time on top of a good two-domain layout. */
+static void expect_one_line(const char *needle)
+{
+	if (seen.count != 1 || !strstr(seen.last, needle))
+		printf("  # %d lines, last: \"%s\" (wanted \"%s\")\n", seen.count, seen.last, needle);
+	CHECK(seen.count == 1 && strstr(seen.last, needle));
+}
+
+static void bad_table_headers(void)
+{
+	static u8 t[128];
+	size_t n = header(t, "SRAT", 12);
+	finish(t, n);
+
+	reset();
+	t[20] ^= 1; /* checksum broken */
+	CHECK(!acpi_table_valid(&reader, t, n, "SRAT"));
+	expect_one_line("SRAT: checksum");
+	t[20] ^= 1;
+	reset();
+	CHECK(!acpi_table_valid(&reader, t, n - 4, "SRAT")); /* truncated */
+	expect_one_line("SRAT: Length");
+	reset();
+	CHECK(!acpi_table_valid(&reader, t, n, "SLIT"));
+	expect_one_line("signature");
+}
+
+static void zero_length_subtable(void)
+{
+	static u8 madt[128];
+	size_t m = header(madt, "APIC", 8);
+
+	reset();
+	m = madt_lapic(madt, m, 0);
+	madt[m] = 0; /* type 0, length 0 */
+	madt[m + 1] = 0;
+	m += 8;
+	finish(madt, m);
+	acpi_parse_madt(&reader, madt, m, &info);
+	CHECK(info.cpu_count == 1);
+	expect_one_line("MADT: subtable type 0 at offset 52 has length 0");
+}
+
+static size_t good_srat(u8 *srat)
+{
+	size_t s = header(srat, "SRAT", 12);
+	s = srat_lapic(srat, s, 0, 0);
+	s = srat_lapic(srat, s, 1, 1);
+	return s;
+}
+
+static void parse_srat_and_build(u8 *srat, size_t s)
+{
+	static u8 madt[128];
+	size_t m = header(madt, "APIC", 8);
+
+	m = madt_lapic(madt, m, 0);
+	m = madt_lapic(madt, m, 1);
+	finish(madt, m);
+	finish(srat, s);
+	acpi_parse_madt(&reader, madt, m, &info);
+	acpi_parse_srat(&reader, srat, s, &info);
+	build(ram_4g, 1, (struct topology_options){ 0 });
+}
+
+static void overlapping_domains(void)
+{
+	static u8 srat[512];
+	size_t s = good_srat(srat);
+
+	reset();
+	s = srat_mem(srat, s, 0, 0, 3ULL << 30, 1);
+	s = srat_mem(srat, s, 1, 2ULL << 30, 2ULL << 30, 1);
+	parse_srat_and_build(srat, s);
+	CHECK(!info.srat_valid && topo.node_count == 1 && topo.nodes[0].bytes == 4ULL << 30);
+	expect_one_line("overlaps");
+}
+
+static void domain_without_anything(void)
+{
+	static u8 srat[512];
+	size_t s = good_srat(srat);
+
+	reset();
+	s = srat_mem(srat, s, 0, 0, 2ULL << 30, 1);
+	s = srat_mem(srat, s, 1, 2ULL << 30, 2ULL << 30, 1);
+	s = srat_mem(srat, s, 5, 64ULL << 30, 1ULL << 30, 1); /* beyond the RAM, no CPU */
+	parse_srat_and_build(srat, s);
+	CHECK(topo.node_count == 2);
+	expect_one_line("domain 5 has neither RAM nor a present CPU");
+}
+
+static void apic_ids_nobody_has(void)
+{
+	static u8 srat[512];
+	size_t s = good_srat(srat);
+
+	reset();
+	s = srat_lapic(srat, s, 1, 77);
+	s = srat_lapic(srat, s, 1, 78);
+	s = srat_mem(srat, s, 0, 0, 2ULL << 30, 1);
+	s = srat_mem(srat, s, 1, 2ULL << 30, 2ULL << 30, 1);
+	parse_srat_and_build(srat, s);
+	CHECK(topo.node_count == 2 && topo.possible_only == 2 && topo.cpu_count == 2);
+	expect_one_line("2 CPU entries name APIC ids no present CPU has");
+}
+
+static void zero_and_absurd_memory(void)
+{
+	static u8 srat[512];
+	size_t s = good_srat(srat);
+
+	reset();
+	s = srat_mem(srat, s, 0, 0, 4ULL << 30, 1);
+	s = srat_mem(srat, s, 1, 8ULL << 30, 0, 1);
+	finish(srat, s);
+	acpi_parse_srat(&reader, srat, s, &info);
+	CHECK(info.mem_count == 1 && info.srat_valid);
+	expect_one_line("has length 0");
+	reset();
+	s = good_srat(srat);
+	s = srat_mem(srat, s, 0, 0, 4ULL << 30, 1);
+	s = srat_mem(srat, s, 1, 1ULL << 60, 1ULL << 30, 1);
+	finish(srat, s);
+	acpi_parse_srat(&reader, srat, s, &info);
+	CHECK(info.mem_count == 1);
+	expect_one_line("beyond 2^52");
+}
+
+static size_t slit(u8 *t, u64 n, const u8 *m)
+{
+	size_t len = header(t, "SLIT", 8);
+	put64(t + 36, n);
+	memcpy(t + 44, m, n * n);
+	len += n * n;
+	finish(t, len);
+	return len;
+}
+
+static void slit_too_small(void)
+{
+	static u8 srat[512], sl[128];
+	static const u8 m2[] = { 10, 21, 21, 10 };
+	size_t s = header(srat, "SRAT", 12);
+
+	reset();
+	s = srat_lapic(srat, s, 0, 0);
+	s = srat_lapic(srat, s, 3, 1);
+	s = srat_mem(srat, s, 0, 0, 2ULL << 30, 1);
+	s = srat_mem(srat, s, 3, 2ULL << 30, 2ULL << 30, 1);
+	size_t l = slit(sl, 2, m2);
+	acpi_parse_slit(&reader, sl, l, &info);
+	parse_srat_and_build(srat, s);
+	CHECK(topo.node_count == 2 && !topo.slit_used && topo.distance[0][1] == 20);
+	expect_one_line("SLIT: 2 localities but domain 3 is in use");
+}
+
+static void slit_bad_diagonal(void)
+{
+	static u8 sl[128];
+	static const u8 m[] = { 10, 20, 20, 11 };
+
+	reset();
+	size_t l = slit(sl, 2, m);
+	CHECK(!acpi_parse_slit(&reader, sl, l, &info) && !info.have_slit);
+	expect_one_line("SLIT: entry [1][1] is 11");
+}
+
+/* --- the RSDP walk over a fake memory --- */
+
+static void place_rsdp(paddr_t at, u8 revision, paddr_t rsdt, paddr_t xsdt)
+{
+	u8 *r = phys + at;
+	memset(r, 0, 36);
+	memcpy(r, "RSD PTR ", 8);
+	r[15] = revision;
+	put32(r + 16, (u32)rsdt);
+	put32(r + 20, 36);
+	put64(r + 24, xsdt);
+	r[8] = (u8)(0 - sum8(r, 20));
+	r[32] = (u8)(0 - sum8(r, 36));
+}
+
+static void place_root(paddr_t at, const char *sig, const paddr_t *tables, int n, bool wide)
+{
+	size_t len = header(phys + at, sig, 0);
+	for (int i = 0; i < n; i++) {
+		if (wide)
+			put64(phys + at + len, tables[i]);
+		else
+			put32(phys + at + len, (u32)tables[i]);
+		len += wide ? 8 : 4;
+	}
+	finish(phys + at, len);
+}
+
+static void place_slit(paddr_t at, u8 d)
+{
+	u8 m[] = { 10, d, d, 10 };
+	slit(phys + at, 2, m);
+}
+
+static void xsdt_null_and_duplicates(void)
+{
+	paddr_t tables[] = { 0x3000, 0, 0x3100 };
+
+	memset(phys, 0, sizeof(phys));
+	reset();
+	place_slit(0x3000, 17);
+	place_slit(0x3100, 33);
+	place_root(0x2000, "XSDT", tables, 3, true);
+	place_rsdp(0x1000, 2, 0, 0x2000);
+	CHECK(acpi_scan(&reader, 0x1000, &info));
+	CHECK(info.have_slit && info.slit[1] == 17); /* the first one wins */
+	CHECK(seen.count == 2 && strstr(seen.last, "another SLIT at P0x3100 ignored"));
+}
+
+static void rsdt_only_and_unmappable(void)
+{
+	paddr_t tables[] = { 0x3000, 0xfffff000 };
+
+	memset(phys, 0, sizeof(phys));
+	reset();
+	place_slit(0x3000, 19);
+	place_root(0x2000, "RSDT", tables, 2, false);
+	place_rsdp(0x1000, 0, 0x2000, 0);
+	CHECK(acpi_scan(&reader, 0x1000, &info));
+	CHECK(info.have_slit && info.slit[1] == 19);
+	expect_one_line("RSDT: table at P0xfffff000 cannot be mapped");
+}
+
+static void bad_rsdp(void)
+{
+	memset(phys, 0, sizeof(phys));
+	reset();
+	place_rsdp(0x1000, 2, 0, 0x2000);
+	phys[0x1000 + 8] ^= 0xff;
+	CHECK(!acpi_scan(&reader, 0x1000, &info));
+	expect_one_line("RSDP: bad signature or checksum");
+}
+
+/* --- options --- */
+
+static void numa_off_and_fake(void)
+{
+	CHECK(parse_machine("smc-h8qg6-4s-opteron-6100"));
+	build(guest_2g, 2, (struct topology_options){ .numa_off = true });
+	CHECK(topo.node_count == 1 && topo.cpu_count == 64);
+	build(guest_2g, 2, (struct topology_options){ .fake_nodes = 4 });
+	CHECK(topo.node_count == 4);
+	u64 total = 0;
+	for (u32 n = 0; n < 4; n++) {
+		total += topo.nodes[n].bytes;
+		CHECK(topo.nodes[n].cpu_count == 16);
+		CHECK(topo.nodes[n].bytes > (450ULL << 20) && topo.nodes[n].bytes < (560ULL << 20));
+	}
+	CHECK(total == 0xa0000 + 0x80000000 - 0x100000);
+	CHECK(topo.nodes[1].ranges[0].start % (2 << 20) == 0);
+	CHECK(topo.distance[1][2] == 20);
+	reset();
+	const struct mem_range tiny[] = { { 0x100000, 0x100000 + (8ULL << 20) } };
+	build(tiny, 1, (struct topology_options){ .fake_nodes = 64 });
+	CHECK(topo.node_count == 4);
+	expect_one_line("numa=fake=64: only 4 nodes fit");
+}
+
+HOST_SUITE(acpi,
+	HOST_CASE(dell_r820),
+	HOST_CASE(smc_h8qg6),
+	HOST_CASE(hp_dl380e_no_slit),
+	HOST_CASE(tyan_memoryless),
+	HOST_CASE(x2apic_ids_above_255),
+	HOST_CASE(bad_table_headers),
+	HOST_CASE(zero_length_subtable),
+	HOST_CASE(overlapping_domains),
+	HOST_CASE(domain_without_anything),
+	HOST_CASE(apic_ids_nobody_has),
+	HOST_CASE(zero_and_absurd_memory),
+	HOST_CASE(slit_too_small),
+	HOST_CASE(slit_bad_diagonal),
+	HOST_CASE(xsdt_null_and_duplicates),
+	HOST_CASE(rsdt_only_and_unmappable),
+	HOST_CASE(bad_rsdp),
+	HOST_CASE(numa_off_and_fake));
