@@ -56,7 +56,12 @@ HOST_SRCS := tests/host/main.c tests/host/test_format.c tests/host/test_glob.c \
 	arch/x86/acpi_tables.c kernel/topology.c
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/host/%.o)
 
-.PHONY: all run check usb host-test deps clean help
+# The ACPI fuzzer (clang's libFuzzer), seeded with the real tables.
+FUZZ_SRCS := tests/fuzz/fuzz_acpi.c arch/x86/acpi_tables.c kernel/topology.c kernel/format.c
+FUZZ_SEEDS := tests/data/acpi
+FUZZ_SECONDS ?= 300
+
+.PHONY: all run check usb host-test fuzz deps clean help
 all: $(BUILD)/BOOTX64.EFI
 
 help:
@@ -65,6 +70,7 @@ help:
 	@echo "make check    host unit tests + the QEMU matrix (tests/matrix.conf)"
 	@echo "make host-test  only the host unit tests"
 	@echo "make usb      build/mmulab-usb.img, a GPT disk image to dd onto a USB stick"
+	@echo "make fuzz     run the ACPI fuzzer (FUZZ_SECONDS, default 300)"
 	@echo "make clean    remove build/"
 
 deps:
@@ -127,6 +133,15 @@ $(BUILD)/host/%.o: %.c
 $(BUILD)/host/unit-tests: $(HOST_OBJS)
 	$(CC) $(HOST_CFLAGS) $^ -o $@
 
+$(BUILD)/fuzz/fuzz_acpi: $(FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 $(WARN) $(INCLUDES) -DMMULAB_HOST \
+		-fsanitize=fuzzer,address,undefined $(FUZZ_SRCS) -o $@
+
+fuzz: deps
+	$(MAKE) $(BUILD)/fuzz/fuzz_acpi
+	tools/run-fuzz.sh $(BUILD)/fuzz/fuzz_acpi $(FUZZ_SECONDS) $(FUZZ_SEEDS)/*/
+
 host-test: $(BUILD)/host/unit-tests
 	$<
 
@@ -137,7 +152,7 @@ run: deps
 	./run-qemu.sh
 
 check: deps
-	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests
+	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests $(BUILD)/fuzz/fuzz_acpi
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
 	$(PYTHON) tests/matrix.py --jobs 2 --out $(BUILD)/check
 

@@ -7,6 +7,7 @@ what the configuration expects:
 
   pass             every case ok (SKIP allowed), verdict line and exit code
                    agree with the cases, no panic
+  pass:REGEX       the same, and the log matches REGEX (a fallback was logged)
   fail             at least one case not ok, a clean run otherwise (a panic
                    or a timeout is NOT an acceptable failure): bug switches
   fail:A.B,C.D     exactly these cases not ok, every other case ok
@@ -56,7 +57,7 @@ def load_matrix(path):
             parts = [p.strip() for p in line.split("|")]
             if len(parts) != 3 or not parts[0] or not parts[1]:
                 raise SystemExit(f"{path}:{lineno}: want 'name | expect | arguments'")
-            if not re.match(r"^(pass|fail|fail:[\w.,<> -]+|exit:\d+|panic:.+)$", parts[1]):
+            if not re.match(r"^(pass|pass:.+|fail|fail:[\w.,<> -]+|exit:\d+|panic:.+)$", parts[1]):
                 raise SystemExit(f"{path}:{lineno}: unknown expectation '{parts[1]}'")
             configs.append(Config(parts[0], parts[1], parts[2], lineno))
     names = [c.name for c in configs]
@@ -142,8 +143,10 @@ def verdict_problems(o):
 
 def judge(o):
     exp, r = o.cfg.expect, o.run
-    if exp == "pass":
+    if exp == "pass" or exp.startswith("pass:"):
         problems, _ = verdict_problems(o)
+        if exp.startswith("pass:") and not re.search(exp[5:], log_text(o)):
+            problems.append(f"log does not match /{exp[5:]}/")
         for c in r.cases:
             if c.status in ("pass", "xfail"):
                 o.passed += 1
@@ -164,6 +167,11 @@ def judge(o):
         o.reasons.append(why)
 
 
+def log_text(o):
+    with open(o.log, errors="replace") as f:
+        return ktap.clean(f.read())
+
+
 def expectation_met(o):
     exp, r = o.cfg.expect, o.run
     failing = sorted(c.name for c in r.cases if c.status not in ("pass", "xfail", "skip"))
@@ -175,8 +183,7 @@ def expectation_met(o):
             return False, f"expected no case to run, {len(r.cases)} ran"
         return True, ""
     if exp.startswith("panic:"):
-        with open(o.log, errors="replace") as f:
-            text = ktap.clean(f.read())
+        text = log_text(o)
         if o.exit != 2:
             return False, f"expected exit 2 (panic), got {o.exit}"
         if not re.search(exp[6:], text):

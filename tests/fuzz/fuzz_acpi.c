@@ -1,0 +1,66 @@
+/*
+ * libFuzzer target for the firmware-input parsers. The first byte picks
+ * what the rest is: one MADT, SRAT or SLIT (header checks included), or a
+ * whole fake physical memory for the RSDP -> XSDT/RSDT walk (RSDP at
+ * offset 0x10). Whatever parses is then built into a topology over a
+ * fixed RAM layout, so the builder sees the parsers' worst output too.
+ */
+
+#include <stdint.h>
+#include <string.h>
+#include <mmulab/topology.h>
+
+static const uint8_t *mem;
+static size_t mem_len;
+
+static const void *map(void *ctx, paddr_t pa, size_t len)
+{
+	(void)ctx;
+	return pa && pa <= mem_len && len <= mem_len - pa ? mem + pa : NULL;
+}
+
+static void quiet(void *ctx, const char *line)
+{
+	(void)ctx;
+	(void)line;
+}
+
+static struct acpi_info info;
+static struct topology topo;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct mem_range ram[] = { { 0, 0xa0000 }, { 0x100000, 0x80000000 },
+						{ 0x100000000ULL, 0x180000000ULL } };
+	const struct acpi_reader r = { map, quiet, NULL };
+
+	if (size < 1)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	mem = data + 1;
+	mem_len = size - 1;
+	switch (data[0] % 4) {
+	case 0:
+		if (acpi_table_valid(&r, mem, mem_len, "APIC"))
+			acpi_parse_madt(&r, mem, mem_len, &info);
+		break;
+	case 1:
+		if (acpi_table_valid(&r, mem, mem_len, "SRAT"))
+			acpi_parse_srat(&r, mem, mem_len, &info);
+		break;
+	case 2:
+		/* Header checks are separate: feed the body parser raw bytes. */
+		if (mem_len >= 36)
+			acpi_parse_slit(&r, mem, mem_len, &info);
+		break;
+	default:
+		acpi_scan(&r, 0x10, &info);
+	}
+	struct topology_options opt = { .fake_nodes = data[0] >> 6 };
+	topology_build(&info, ram, 3, &opt, &topo, quiet, NULL);
+	for (uint32_t n = 0; n < topo.node_count; n++) {
+		int order[MAX_NODES];
+		topology_fallback_order(&topo, (int)n, order);
+	}
+	return 0;
+}
