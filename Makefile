@@ -25,7 +25,7 @@ KERNEL_SRCS := \
 	kernel/glob.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
 	kernel/smp.c \
 	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/task.c kernel/test.c kernel/topology.c kernel/watchdog.c \
-	mm/audit.c mm/bootmem.c mm/fault.c mm/gup.c mm/kmap.c mm/kstack.c mm/memblock.c mm/memory.c mm/mm.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c mm/ptdump.c mm/tlb.c mm/vma.c mm/vmalloc.c \
+	mm/audit.c mm/bootmem.c mm/fault.c mm/gup.c mm/kmap.c mm/kstack.c mm/memblock.c mm/memory.c mm/migrate.c mm/mm.c mm/numa_balance.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c mm/ptdump.c mm/tlb.c mm/vma.c mm/vmalloc.c \
 	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
 	tests/kernel/boot_info.c tests/kernel/page_alloc.c tests/kernel/smp.c tests/kernel/tlb.c \
 	tests/kernel/mm_basic.c tests/kernel/cow.c tests/kernel/pin.c \

@@ -69,6 +69,18 @@ static bool set_expect_topology(struct cmdline *c, char *v)
 	return *v != 0;
 }
 
+static bool set_numa_policy(struct cmdline *c, char *v)
+{
+	c->numa_policy = strcmp(v, "twostage") == 0;
+	return c->numa_policy || strcmp(v, "first") == 0;
+}
+
+static bool set_restore_write(struct cmdline *c, char *v)
+{
+	c->numa_restore_write = strcmp(v, "on") == 0;
+	return c->numa_restore_write || strcmp(v, "off") == 0;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -82,6 +94,8 @@ static const struct option {
 	{ "x2apic", set_x2apic, "on (default, when the CPU has it) or off" },
 	{ "vmalloc_sync", set_vmalloc_sync, "lazy (default), prealloc or eager" },
 	{ "numa", set_numa, "off, or fake=N (1..64) to split memory into N nodes" },
+	{ "numa_policy", set_numa_policy, "first (default) or twostage" },
+	{ "numa_restore_write", set_restore_write, "on or off (default)" },
 	{ "expect_topology", set_expect_topology,
 	  "NODES:CPUS/..:MIB/..:DIST/.. as run-qemu.sh passes it" },
 };

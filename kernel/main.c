@@ -12,6 +12,7 @@
 #include <mmulab/kstack.h>
 #include <mmulab/mm.h>
 #include <mmulab/numa.h>
+#include <mmulab/numa_balance.h>
 #include <mmulab/page.h>
 #include <mmulab/percpu.h>
 #include <mmulab/string.h>
@@ -77,6 +78,7 @@ static void __noreturn kmain_late(void *unused)
 	page_alloc_init();
 	page_alloc_report();
 	vmalloc_init(cmdline.vmalloc_sync);
+	numa_balance_init(cmdline.numa_policy, cmdline.numa_restore_write);
 	apic_init_bsp(!cmdline.no_x2apic);
 	smp_init_calls();
 	task_init();

@@ -19,6 +19,8 @@
 #include <mmulab/percpu.h>
 #include <mmulab/string.h>
 #include <mmulab/vmalloc.h>
+#include <mmulab/bugs.h>
+#include <mmulab/numa_balance.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
 
@@ -69,13 +71,15 @@ static bool do_wp_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t a
 	return true;
 }
 
-static bool do_protnone_page(struct mm *mm, const struct vma *v, pte_t *pte)
-{
-	struct page *p = phys_to_page(pte_paddr(*pte));
+BUG_SWITCH(numa_protnone_by_bits,
+	   "3.12.7-era _PAGE_NUMA == _PAGE_PROTNONE: the fault path takes a protnone entry "
+	   "for a NUMA hint from its bits alone, without asking the VMA");
 
-	set_pte(pte, pte_modify(*pte, anon_leaf_bits(v->prot, page_exclusive(p))));
-	mm->faults.spurious++;
-	return true;
+/* The entry is protnone but the VMA allows the access: a NUMA hint. */
+static bool hint_fault_by_bits(struct mm *mm, const struct vma *v, vaddr_t addr)
+{
+	pte_t *pte = pt_pte_lookup(mm->root, addr);
+	return v && pte && pte_protnone(*pte) && do_numa_page(mm, v, pte, addr);
 }
 
 static bool access_allowed(const struct vma *v, u32 access)
@@ -89,7 +93,9 @@ bool handle_mm_fault(struct mm *mm, vaddr_t addr, u32 access)
 
 	spin_lock(&mm->lock);
 	const struct vma *v = vma_find(&mm->vmas, addr);
-	if (!v) {
+	if (BUG_ACTIVE(numa_protnone_by_bits) && hint_fault_by_bits(mm, v, addr)) {
+		ok = true;
+	} else if (!v) {
 		ok = segv(mm, addr, access, SEGV_MAPERR);
 	} else if (!access_allowed(v, access)) {
 		ok = segv(mm, addr, access, SEGV_ACCERR);
@@ -98,7 +104,7 @@ bool handle_mm_fault(struct mm *mm, vaddr_t addr, u32 access)
 		if (pte_none(*pte))
 			ok = do_anonymous_page(mm, v, pte, addr);
 		else if (pte_protnone(*pte))
-			ok = do_protnone_page(mm, v, pte);
+			ok = do_numa_page(mm, v, pte, addr);
 		else if ((access & VM_WRITE) && !pte_write(*pte))
 			ok = do_wp_page(mm, v, pte, addr);
 		else {

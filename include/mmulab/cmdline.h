@@ -14,6 +14,8 @@ struct cmdline {
 	bool no_x2apic;       /* stay in xAPIC mode even when x2APIC exists */
 	u32 vmalloc_sync;     /* enum vmalloc_sync_mode */
 	bool numa_off;        /* numa=off: one node */
+	u32 numa_policy;      /* enum numa_policy */
+	bool numa_restore_write;
 	u32 fake_nodes;       /* numa=fake=N */
 	const char *expect_topology; /* what the runner configured (topology suite) */
 };

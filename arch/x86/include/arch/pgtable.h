@@ -101,8 +101,28 @@ static inline bool pte_protnone(pte_t e)
 	return (e.val & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
 }
 
-/* Present, or protnone: the entry still owns its frame. */
-static inline bool pte_mapped(pte_t e) { return pte_present(e) || pte_protnone(e); }
+/*
+ * Migration entries: P and bit 8 clear, software bit 9 set, frame kept.
+ * They exist only while mm->lock is held by the migrating CPU, so a fault
+ * on one simply waits for that lock (see mm/migrate.c).
+ */
+#define _PAGE_MIGRATION (1UL << 9)
+
+static inline bool pte_migration(pte_t e)
+{
+	return (e.val & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_MIGRATION)) == _PAGE_MIGRATION;
+}
+
+static inline pte_t pte_mkmigration(pte_t e)
+{
+	return __pte((e.val & (_PAGE_ADDR_MASK | _PAGE_ACCESSED | _PAGE_DIRTY)) | _PAGE_MIGRATION);
+}
+
+/* Present, protnone or migrating: the entry still owns its frame. */
+static inline bool pte_mapped(pte_t e)
+{
+	return pte_present(e) || pte_protnone(e) || pte_migration(e);
+}
 
 static inline pte_t pte_mkprotnone(pte_t e)
 {

@@ -1,0 +1,57 @@
+#ifndef MMULAB_NUMA_BALANCE_H
+#define MMULAB_NUMA_BALANCE_H
+
+/*
+ * NUMA balancing on real page tables (seeds 000 and 004): the scanner
+ * turns present entries into NUMA-hint entries, which are exactly
+ * PROT_NONE entries (P clear, bit 8 set); the fault path tells a hint
+ * from a real PROT_NONE by the VMA alone; a hint fault records who
+ * touched the page, may migrate it toward that CPU's node, and restores
+ * the entry from the VMA.
+ */
+
+#include <mmulab/mm_struct.h>
+#include <mmulab/page.h>
+#include <arch/pgtable.h>
+
+enum numa_policy {
+	NUMA_POLICY_FIRST,    /* migrate on the first remote access */
+	NUMA_POLICY_TWOSTAGE, /* only when two faults in a row come from one node */
+};
+
+/* Named like Linux's /proc/vmstat. */
+struct numa_stats {
+	u64 numa_pte_updates;
+	u64 numa_hint_faults;
+	u64 numa_hint_faults_local;
+	u64 numa_pages_migrated;
+	u64 migrate_refused_pinned;  /* extra references: pins, other mappings */
+	u64 migrate_refused_nomem;   /* target node full */
+	u64 matrix[MAX_NODES][MAX_NODES]; /* pages migrated from -> to */
+};
+
+extern struct numa_stats numa_stats;
+
+void numa_balance_init(u32 policy, bool restore_write);
+enum numa_policy numa_policy(void);
+
+/* Hints every eligible page of [start, end); returns how many entries it
+ * changed. One shootdown at the end covers them all. */
+u64 numa_scan(struct mm *mm, vaddr_t start, vaddr_t end);
+
+/* Moves the pages of [start, end) to node (explicit migration); returns
+ * how many moved. */
+u64 migrate_pages(struct mm *mm, vaddr_t start, vaddr_t end, int node);
+
+/* The fault path's handler for a protnone entry in an accessible VMA
+ * (mm->lock held). */
+struct vma;
+bool do_numa_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr);
+
+/* Migrates the page mapped by *pte (mm->lock held); false with the
+ * reason counted when it may not or cannot. */
+bool migrate_one(struct mm *mm, pte_t *pte, vaddr_t addr, int node);
+
+void numa_stats_print(const char *prefix);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * Page migration between nodes. The order is the point:
+ *
+ *   1. refuse a page with any reference beyond its one mapping: a pinned
+ *      page (a device may be writing it) or a shared one never moves;
+ *   2. replace the entry with a migration entry and shoot down every CPU
+ *      that may translate it, BEFORE copying: a CPU still holding the old
+ *      translation could otherwise write to the old frame after its
+ *      contents were copied, and the write would be lost (Linux's
+ *      December 2013 fix for the same race);
+ *   3. copy, install the new frame, then drop the old page.
+ *
+ * Everything runs under mm->lock, so a fault on the migration entry just
+ * waits for the lock.
+ */
+
+#include <mmulab/numa_balance.h>
+#include <mmulab/memory.h>
+#include <mmulab/percpu.h>
+#include <mmulab/string.h>
+
+struct numa_stats numa_stats;
+
+static void count(u64 *counter)
+{
+	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+}
+
+bool migrate_one(struct mm *mm, pte_t *pte, vaddr_t addr, int node)
+{
+	pte_t old = *pte;
+	struct page *page = phys_to_page(pte_paddr(old));
+	int from = page_to_nid(page);
+
+	if (page->refcount != 1 || page->mapcount != 1) {
+		count(&numa_stats.migrate_refused_pinned);
+		return false;
+	}
+	struct page *copy = alloc_pages(node, 0, ALLOC_THISNODE);
+	if (!copy) {
+		count(&numa_stats.migrate_refused_nomem);
+		return false;
+	}
+	set_pte(pte, pte_mkmigration(old));
+	flush_tlb_range(&mm->tlb, ALIGN_DOWN(addr, PAGE_SIZE), ALIGN_DOWN(addr, PAGE_SIZE) + PAGE_SIZE);
+	memcpy(page_address(copy), page_address(page), PAGE_SIZE);
+	copy->mapcount = 1;
+	copy->last_cpu = page->last_cpu;
+	copy->last_node = page->last_node;
+	set_pte(pte, __pte((pte_val(old) & ~_PAGE_ADDR_MASK) | page_to_phys(copy)));
+	page->mapcount = 0;
+	put_page(page);
+	count(&numa_stats.numa_pages_migrated);
+	count(&numa_stats.matrix[from][node]);
+	return true;
+}
+
+u64 migrate_pages(struct mm *mm, vaddr_t start, vaddr_t end, int node)
+{
+	u64 moved = 0;
+
+	spin_lock(&mm->lock);
+	for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
+		pte_t *pte = pt_pte_lookup(mm->root, va);
+		if (!pte || !pte_mapped(*pte) || pte_migration(*pte))
+			continue;
+		if (page_to_nid(phys_to_page(pte_paddr(*pte))) == node)
+			continue;
+		moved += migrate_one(mm, pte, va, node);
+	}
+	spin_unlock(&mm->lock);
+	return moved;
+}

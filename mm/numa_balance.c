@@ -1,0 +1,125 @@
+/*
+ * NUMA balancing: the scanner and the hint-fault handler (see
+ * include/mmulab/numa_balance.h). Seed 004 is in the scanner's skip
+ * rule: whether a page "has other users" is decided by its reference
+ * count, which sees pins, never by its map count, which does not.
+ */
+
+#include <mmulab/numa_balance.h>
+#include <mmulab/bugs.h>
+#include <mmulab/log.h>
+#include <mmulab/memory.h>
+#include <mmulab/format.h>
+#include <mmulab/numa.h>
+#include <mmulab/percpu.h>
+
+BUG_SWITCH(numa_cow_mapcount,
+	   "seed 004: the NUMA scanner judges 'no other users' by the map count, so a "
+	   "pinned page gets hinted, restored read-only and then copied on write");
+
+static enum numa_policy policy;
+static bool restore_write;
+
+void numa_balance_init(u32 p, bool write)
+{
+	policy = p;
+	restore_write = write;
+}
+
+enum numa_policy numa_policy(void)
+{
+	return policy;
+}
+
+static bool has_other_users(const struct page *p)
+{
+	if (BUG_ACTIVE(numa_cow_mapcount))
+		return p->mapcount != 1;
+	return p->refcount != 1;
+}
+
+static bool scannable(const struct vma *v)
+{
+	return v->prot && (v->flags & VMA_ANON) && !(v->flags & VMA_NO_MIGRATE);
+}
+
+static u64 scan_vma(struct mm *mm, vaddr_t start, vaddr_t end)
+{
+	u64 changed = 0;
+
+	for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
+		pte_t *pte = pt_pte_lookup(mm->root, va);
+		if (!pte || !pte_present(*pte))
+			continue; /* empty, or already a hint */
+		if (has_other_users(phys_to_page(pte_paddr(*pte))))
+			continue;
+		set_pte(pte, pte_mkprotnone(ptep_get_and_clear(pte)));
+		changed++;
+	}
+	return changed;
+}
+
+u64 numa_scan(struct mm *mm, vaddr_t start, vaddr_t end)
+{
+	u64 changed = 0;
+
+	spin_lock(&mm->lock);
+	for (u32 i = 0; i < mm->vmas.count; i++) {
+		const struct vma *v = &mm->vmas.v[i];
+		if (scannable(v) && v->end > start && v->start < end)
+			changed += scan_vma(mm, MAX(v->start, start), MIN(v->end, end));
+	}
+	/* Hinting is a downgrade: nobody may rely on it before every CPU has
+	 * flushed, so the scan returns only after the shootdown. */
+	if (changed)
+		flush_tlb_range(&mm->tlb, start, end);
+	spin_unlock(&mm->lock);
+	__atomic_add_fetch(&numa_stats.numa_pte_updates, changed, __ATOMIC_RELAXED);
+	return changed;
+}
+
+/* last_node holds node + 1, 0 meaning "no fault recorded yet". */
+static bool should_migrate(struct page *p, int here)
+{
+	bool same_as_last = p->last_node == here + 1;
+
+	p->last_cpu = (u16)this_cpu()->id;
+	p->last_node = (u16)(here + 1);
+	if (page_to_nid(p) == here)
+		return false;
+	return policy == NUMA_POLICY_FIRST || same_as_last;
+}
+
+bool do_numa_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr)
+{
+	int here = this_cpu()->node;
+	struct page *p = phys_to_page(pte_paddr(*pte));
+
+	__atomic_add_fetch(&numa_stats.numa_hint_faults, 1, __ATOMIC_RELAXED);
+	if (page_to_nid(p) == here)
+		__atomic_add_fetch(&numa_stats.numa_hint_faults_local, 1, __ATOMIC_RELAXED);
+	if (should_migrate(p, here) && migrate_one(mm, pte, addr, here))
+		p = phys_to_page(pte_paddr(*pte));
+	/* The VMA's base protection: a private writable mapping comes back
+	 * read-only unless numa_restore_write=on proves exclusivity now. */
+	set_pte(pte, pte_modify(*pte, anon_leaf_bits(v->prot, restore_write && page_exclusive(p))));
+	return true;
+}
+
+void numa_stats_print(const char *prefix)
+{
+	printk("%snuma_pte_updates=%lu numa_hint_faults=%lu numa_hint_faults_local=%lu "
+	       "numa_pages_migrated=%lu\n", prefix, numa_stats.numa_pte_updates,
+	       numa_stats.numa_hint_faults, numa_stats.numa_hint_faults_local,
+	       numa_stats.numa_pages_migrated);
+	printk("%smigrations refused: pinned or shared %lu, no memory on target %lu\n", prefix,
+	       numa_stats.migrate_refused_pinned, numa_stats.migrate_refused_nomem);
+	printk("%smigrated pages, from (rows) to (columns):\n", prefix);
+	for (int i = 0; i < nr_nodes(); i++) {
+		char line[256];
+		size_t n = format(line, sizeof(line), "%s%6d", prefix, i);
+		for (int j = 0; j < nr_nodes() && n < sizeof(line); j++)
+			n += format(line + n, sizeof(line) - n, " %6lu", numa_stats.matrix[i][j]);
+		printk("%s\n", line);
+	}
+}
