@@ -29,7 +29,9 @@ KERNEL_SRCS := \
 	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
 	tests/kernel/boot_info.c tests/kernel/page_alloc.c tests/kernel/smp.c tests/kernel/tlb.c \
 	tests/kernel/mm_basic.c tests/kernel/cow.c tests/kernel/pin.c \
-	tests/kernel/vmalloc_sync.c tests/kernel/user.c tests/kernel/topology.c
+	tests/kernel/vmalloc_sync.c tests/kernel/user.c tests/kernel/topology.c \
+	tests/kernel/numa_hint.c tests/kernel/numa_protnone.c tests/kernel/numa_cow_pin.c \
+	tests/kernel/numa_race.c
 KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o) \
 	$(BUILD)/arch/x86/trampoline_blob.o

@@ -15,9 +15,14 @@
  */
 
 #include <mmulab/numa_balance.h>
+#include <mmulab/bugs.h>
 #include <mmulab/memory.h>
 #include <mmulab/percpu.h>
 #include <mmulab/string.h>
+
+BUG_SWITCH(migrate_copy_before_flush,
+	   "migration copies the page before the shootdown: a CPU with a stale translation "
+	   "writes to the old frame after the copy (the race of Linux's December 2013 fix)");
 
 struct numa_stats numa_stats;
 
@@ -41,9 +46,13 @@ bool migrate_one(struct mm *mm, pte_t *pte, vaddr_t addr, int node)
 		count(&numa_stats.migrate_refused_nomem);
 		return false;
 	}
+	vaddr_t va = ALIGN_DOWN(addr, PAGE_SIZE);
+	if (BUG_ACTIVE(migrate_copy_before_flush))
+		memcpy(page_address(copy), page_address(page), PAGE_SIZE);
 	set_pte(pte, pte_mkmigration(old));
-	flush_tlb_range(&mm->tlb, ALIGN_DOWN(addr, PAGE_SIZE), ALIGN_DOWN(addr, PAGE_SIZE) + PAGE_SIZE);
-	memcpy(page_address(copy), page_address(page), PAGE_SIZE);
+	flush_tlb_range(&mm->tlb, va, va + PAGE_SIZE);
+	if (!BUG_ACTIVE(migrate_copy_before_flush))
+		memcpy(page_address(copy), page_address(page), PAGE_SIZE);
 	copy->mapcount = 1;
 	copy->last_cpu = page->last_cpu;
 	copy->last_node = page->last_node;

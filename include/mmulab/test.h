@@ -81,6 +81,7 @@ u64 test_random(struct test *t);
 #define EXPECT_LE(t, a, b) EXPECT_CMP(t, a, <=, b)
 #define EXPECT_LT(t, a, b) EXPECT_CMP(t, a, <, b)
 #define EXPECT_GE(t, a, b) EXPECT_CMP(t, a, >=, b)
+#define EXPECT_GT(t, a, b) EXPECT_CMP(t, a, >, b)
 
 #define ASSERT_TRUE(t, c) do { if (!EXPECT_TRUE(t, c)) test_end(t); } while (0)
 #define ASSERT_EQ(t, a, b) do { if (!EXPECT_EQ(t, a, b)) test_end(t); } while (0)

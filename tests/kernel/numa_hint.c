@@ -1,0 +1,112 @@
+/*
+ * numa_hint: pages first touched on node A, hinted by the scanner, then
+ * read from a CPU on node B. With numa_policy=first they move to B on the
+ * first hint fault; with twostage only on the second fault from B in a
+ * row (Linux's last-cpupid filter). Local accesses never migrate. Data is
+ * checksummed across every move and the vmstat-like counters must match
+ * what happened.
+ */
+
+#include "numa_util.h"
+
+#define PAGES 8
+
+struct setup {
+	struct mm *mm;
+	int home, away_cpu, away;
+};
+
+static struct setup populate(struct test *t, u32 prot)
+{
+	struct setup s = { 0 };
+	int home_cpu = this_cpu()->id;
+
+	s.home = this_cpu()->node;
+	s.away_cpu = cpu_off_node(s.home);
+	if (s.away_cpu < 0)
+		test_skip(t, "needs CPUs on two nodes with memory");
+	s.away = cpus[s.away_cpu].node;
+	s.mm = mm_create(s.home);
+	ASSERT_TRUE(t, s.mm != NULL);
+	ASSERT_EQ(t, mm_map_anon(s.mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE, 0), 0);
+	EXPECT_EQ(t, write_from(t, home_cpu, s.mm, USER_BASE, PAGES, 77), 0);
+	if (prot != (VM_READ | VM_WRITE))
+		EXPECT_EQ(t, mm_protect(s.mm, USER_BASE, PAGES * PAGE_SIZE, prot), 0);
+	for (u32 i = 0; i < PAGES; i++)
+		EXPECT_EQ(t, node_at(s.mm, USER_BASE + i * PAGE_SIZE), s.home);
+	return s;
+}
+
+static u32 pages_on(struct mm *mm, int node)
+{
+	u32 n = 0;
+	for (u32 i = 0; i < PAGES; i++)
+		n += node_at(mm, USER_BASE + i * PAGE_SIZE) == node;
+	return n;
+}
+
+/* Remote reads after a scan move the pages to the reader's node: after
+ * one fault (first) or two (twostage). */
+static void remote_access_migrates(struct test *t)
+{
+	struct setup s = populate(t, VM_READ | VM_WRITE);
+	static struct numa_stats before; /* 32 KiB: not on the stack */
+
+	before = numa_stats;
+	u32 rounds = numa_policy() == NUMA_POLICY_FIRST ? 1 : 2;
+
+	for (u32 r = 1; r <= rounds; r++) {
+		EXPECT_EQ(t, numa_scan(s.mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE), PAGES);
+		EXPECT_EQ(t, read_from(t, s.away_cpu, s.mm, USER_BASE, PAGES, 77), 0);
+		EXPECT_EQ(t, pages_on(s.mm, s.away), r == rounds ? PAGES : 0);
+	}
+	EXPECT_EQ(t, numa_stats.numa_pte_updates - before.numa_pte_updates, rounds * PAGES);
+	EXPECT_EQ(t, numa_stats.numa_hint_faults - before.numa_hint_faults, rounds * PAGES);
+	EXPECT_EQ(t, numa_stats.numa_hint_faults_local - before.numa_hint_faults_local, 0);
+	EXPECT_EQ(t, numa_stats.numa_pages_migrated - before.numa_pages_migrated, PAGES);
+	EXPECT_EQ(t, numa_stats.matrix[s.home][s.away] - before.matrix[s.home][s.away], PAGES);
+	mm_destroy(s.mm);
+}
+
+/* Hint faults from the page's own node never move it. */
+static void local_access_stays(struct test *t)
+{
+	struct setup s = populate(t, VM_READ | VM_WRITE);
+	static struct numa_stats before; /* 32 KiB: not on the stack */
+
+	before = numa_stats;
+
+	for (int r = 0; r < 2; r++) {
+		EXPECT_EQ(t, numa_scan(s.mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE), PAGES);
+		EXPECT_EQ(t, read_from(t, this_cpu()->id, s.mm, USER_BASE, PAGES, 77), 0);
+	}
+	EXPECT_EQ(t, pages_on(s.mm, s.home), PAGES);
+	EXPECT_EQ(t, numa_stats.numa_hint_faults_local - before.numa_hint_faults_local, 2 * PAGES);
+	EXPECT_EQ(t, numa_stats.numa_pages_migrated - before.numa_pages_migrated, 0);
+	mm_destroy(s.mm);
+}
+
+/* A read-only VMA's page stays read-only after its hint fault, moved or
+ * not: the restore takes the VMA's permissions, not the entry's. */
+static void read_only_stays_read_only(struct test *t)
+{
+	struct setup s = populate(t, VM_READ);
+
+	EXPECT_EQ(t, numa_scan(s.mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE), PAGES);
+	EXPECT_EQ(t, read_from(t, s.away_cpu, s.mm, USER_BASE, PAGES, 77), 0);
+	for (u32 i = 0; i < PAGES; i++) {
+		pte_t e = pte_at(s.mm, USER_BASE + i * PAGE_SIZE);
+		EXPECT_TRUE(t, pte_present(e));
+		EXPECT_FALSE(t, pte_write(e));
+	}
+	mm_switch(s.mm);
+	EXPECT_EQ(t, user_write64(USER_BASE, 1).vector, 14);
+	EXPECT_EQ(t, s.mm->segv.reason, SEGV_ACCERR);
+	mm_switch(NULL);
+	mm_destroy(s.mm);
+}
+
+TEST_SUITE_FLAGS(numa_hint, TEST_MM_AUDIT,
+	TEST_CASE(remote_access_migrates),
+	TEST_CASE(local_access_stays),
+	TEST_CASE(read_only_stays_read_only));

@@ -1,0 +1,76 @@
+/*
+ * numa_race: one CPU writes its counter into every page of a range, over
+ * and over, while a CPU on another node scans and migrates the same pages
+ * back and forth between the nodes. No write may be lost: migration
+ * replaces the entry and shoots down every CPU before it copies (the
+ * December 2013 fix), so the writer either faults and waits or writes the
+ * old frame before the copy. At the end each page holds the writer's last
+ * value, and the audit is clean.
+ */
+
+#include "numa_util.h"
+
+#define PAGES 4
+#define ROUNDS 300
+
+struct race {
+	struct mm *mm;
+	u32 writer;
+	int nodes[2];
+	u32 done;
+	u64 faults, migrations;
+};
+
+static void write_or_migrate(struct test *t, void *arg)
+{
+	struct race *r = arg;
+
+	(void)t;
+	if (this_cpu()->id == r->writer) {
+		mm_switch(r->mm);
+		for (u64 round = 1; round <= ROUNDS; round++)
+			for (u32 i = 0; i < PAGES; i++)
+				r->faults += user_write64(USER_BASE + i * PAGE_SIZE + 64, round).vector !=
+					     FAULT_NONE;
+		mm_switch(NULL);
+		__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	for (u32 flip = 0; !__atomic_load_n(&r->done, __ATOMIC_ACQUIRE); flip ^= 1) {
+		numa_scan(r->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE);
+		r->migrations += migrate_pages(r->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE,
+					       r->nodes[flip]);
+	}
+}
+
+static void no_lost_write(struct test *t)
+{
+	static struct race r;
+	int home = this_cpu()->node;
+	int away_cpu = cpu_off_node(home);
+
+	if (away_cpu < 0)
+		test_skip(t, "needs CPUs on two nodes with memory");
+	struct mm *mm = mm_create(home);
+	ASSERT_TRUE(t, mm != NULL);
+	ASSERT_EQ(t, mm_map_anon(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE, 0), 0);
+	r = (struct race){ mm, (u32)away_cpu, { cpus[away_cpu].node, home }, 0, 0, 0 };
+	struct cpumask m = { 0 };
+	cpumask_set(&m, this_cpu()->id);
+	cpumask_set(&m, (u32)away_cpu);
+	test_on_cpus(t, &m, write_or_migrate, &r);
+	test_diag(t, "%lu migrations while %d writes went on", r.migrations, ROUNDS * PAGES);
+	EXPECT_EQ(t, r.faults, 0);
+	EXPECT_GT(t, r.migrations, 0);
+	mm_switch(mm);
+	for (u32 i = 0; i < PAGES; i++) {
+		u64 v = 0;
+		EXPECT_EQ(t, user_read64(USER_BASE + i * PAGE_SIZE + 64, &v).vector, FAULT_NONE);
+		if (!EXPECT_EQ(t, v, ROUNDS))
+			test_diag(t, "page %u lost writes: holds %lu", i, v);
+	}
+	mm_switch(NULL);
+	mm_destroy(mm);
+}
+
+TEST_SUITE_FLAGS(numa_race, TEST_MM_AUDIT, TEST_CASE(no_lost_write));
