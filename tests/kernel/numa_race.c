@@ -10,8 +10,8 @@
 
 #include "numa_util.h"
 
-#define PAGES 4
-#define ROUNDS 300
+#define PAGES 2
+#define ROUNDS 3000
 
 struct race {
 	struct mm *mm;
@@ -36,10 +36,13 @@ static void write_or_migrate(struct test *t, void *arg)
 		__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
 		return;
 	}
-	for (u32 flip = 0; !__atomic_load_n(&r->done, __ATOMIC_ACQUIRE); flip ^= 1) {
-		numa_scan(r->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE);
+	/* Every other pass without a scan: then the writer holds present,
+	 * writable translations while the page moves. */
+	for (u32 pass = 0; !__atomic_load_n(&r->done, __ATOMIC_ACQUIRE); pass++) {
+		if (pass % 4 == 0)
+			numa_scan(r->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE);
 		r->migrations += migrate_pages(r->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE,
-					       r->nodes[flip]);
+					       r->nodes[pass & 1]);
 	}
 }
 
