@@ -31,7 +31,7 @@ KERNEL_SRCS := \
 	tests/kernel/mm_basic.c tests/kernel/cow.c tests/kernel/pin.c \
 	tests/kernel/vmalloc_sync.c tests/kernel/user.c tests/kernel/topology.c \
 	tests/kernel/numa_hint.c tests/kernel/numa_protnone.c tests/kernel/numa_cow_pin.c \
-	tests/kernel/numa_race.c
+	tests/kernel/numa_race.c tests/kernel/numa_bench.c
 KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o) \
 	$(BUILD)/arch/x86/trampoline_blob.o
@@ -63,7 +63,7 @@ FUZZ_SRCS := tests/fuzz/fuzz_acpi.c arch/x86/acpi_tables.c kernel/topology.c ker
 FUZZ_SEEDS := tests/data/acpi
 FUZZ_SECONDS ?= 300
 
-.PHONY: all run check usb host-test fuzz deps clean help
+.PHONY: all run check bench usb host-test fuzz deps clean help
 all: $(BUILD)/BOOTX64.EFI
 
 help:
@@ -73,6 +73,7 @@ help:
 	@echo "make host-test  only the host unit tests"
 	@echo "make usb      build/mmulab-usb.img, a GPT disk image to dd onto a USB stick"
 	@echo "make fuzz     run the ACPI fuzzer (FUZZ_SECONDS, default 300)"
+	@echo "make bench    the fault-cost figures (# bench: lines)"
 	@echo "make clean    remove build/"
 
 deps:
@@ -157,6 +158,12 @@ check: deps
 	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests $(BUILD)/fuzz/fuzz_acpi
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
 	$(PYTHON) tests/matrix.py --jobs 2 --out $(BUILD)/check
+
+# The fault-cost figures (numa_bench), as "# bench:" lines.
+bench: deps
+	$(MAKE) all
+	./run-qemu.sh --nodes 2 --cpus 2 --cmdline "tests=numa_bench" --log $(BUILD)/bench.log >/dev/null
+	@grep '# bench:' $(BUILD)/bench.log | sed 's/^ *# //'
 
 clean:
 	rm -rf $(BUILD)
