@@ -4,8 +4,9 @@
  * back and forth between the nodes. No write may be lost: migration
  * replaces the entry and shoots down every CPU before it copies (the
  * December 2013 fix), so the writer either faults and waits or writes the
- * old frame before the copy. At the end each page holds the writer's last
- * value, and the audit is clean.
+ * old frame before the copy. Each round the writer first reads back what
+ * it wrote the round before: a lost write shows up as an older value. At
+ * the end each page holds the last value, and the audit is clean.
  */
 
 #include "numa_util.h"
@@ -13,25 +14,48 @@
 #define PAGES 2
 #define ROUNDS 3000
 
+#define MIN_MIGRATIONS 500
+#define MAX_ROUNDS 200000
+
 struct race {
 	struct mm *mm;
 	u32 writer;
 	int nodes[2];
+	struct smp_barrier start;
 	u32 done;
-	u64 faults, migrations;
+	u64 rounds, faults, migrations, lost;
 };
+
+/* The writer goes on until it has done ROUNDS and seen MIN_MIGRATIONS
+ * happen under it (however the two vCPUs are scheduled), capped. */
+static bool writer_may_stop(struct race *r, u64 round)
+{
+	return round >= MAX_ROUNDS ||
+	       (round >= ROUNDS && __atomic_load_n(&r->migrations, __ATOMIC_RELAXED) >= MIN_MIGRATIONS);
+}
 
 static void write_or_migrate(struct test *t, void *arg)
 {
 	struct race *r = arg;
 
 	(void)t;
+	smp_barrier_wait(&r->start);
 	if (this_cpu()->id == r->writer) {
 		mm_switch(r->mm);
-		for (u64 round = 1; round <= ROUNDS; round++)
-			for (u32 i = 0; i < PAGES; i++)
-				r->faults += user_write64(USER_BASE + i * PAGE_SIZE + 64, round).vector !=
-					     FAULT_NONE;
+		u64 round = 0;
+		do {
+			round++;
+			for (u32 i = 0; i < PAGES; i++) {
+				vaddr_t va = USER_BASE + i * PAGE_SIZE + 64;
+				u64 seen = 0;
+				/* What the last round wrote must still be there: a
+				 * write that went to the old frame is gone now. */
+				r->faults += user_read64(va, &seen).vector != FAULT_NONE;
+				r->lost += seen != round - 1;
+				r->faults += user_write64(va, round).vector != FAULT_NONE;
+			}
+		} while (!writer_may_stop(r, round));
+		r->rounds = round;
 		mm_switch(NULL);
 		__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
 		return;
@@ -41,8 +65,9 @@ static void write_or_migrate(struct test *t, void *arg)
 	for (u32 pass = 0; !__atomic_load_n(&r->done, __ATOMIC_ACQUIRE); pass++) {
 		if (pass % 4 == 0)
 			numa_scan(r->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE);
-		r->migrations += migrate_pages(r->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE,
-					       r->nodes[pass & 1]);
+		u64 moved = migrate_pages(r->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE,
+					  r->nodes[pass & 1]);
+		__atomic_add_fetch(&r->migrations, moved, __ATOMIC_RELAXED);
 	}
 }
 
@@ -57,19 +82,22 @@ static void no_lost_write(struct test *t)
 	struct mm *mm = mm_create(home);
 	ASSERT_TRUE(t, mm != NULL);
 	ASSERT_EQ(t, mm_map_anon(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE, 0), 0);
-	r = (struct race){ mm, (u32)away_cpu, { cpus[away_cpu].node, home }, 0, 0, 0 };
+	r = (struct race){ .mm = mm, .writer = (u32)away_cpu, .nodes = { cpus[away_cpu].node, home } };
+	smp_barrier_init(&r.start, 2);
 	struct cpumask m = { 0 };
 	cpumask_set(&m, this_cpu()->id);
 	cpumask_set(&m, (u32)away_cpu);
 	test_on_cpus(t, &m, write_or_migrate, &r);
-	test_diag(t, "%lu migrations while %d writes went on", r.migrations, ROUNDS * PAGES);
+	test_diag(t, "%lu migrations while %lu writes went on", r.migrations, r.rounds * PAGES);
 	EXPECT_EQ(t, r.faults, 0);
-	EXPECT_GT(t, r.migrations, 0);
+	if (!EXPECT_EQ(t, r.lost, 0))
+		test_diag(t, "%lu writes were lost (found an older value next round)", r.lost);
+	EXPECT_GE(t, r.migrations, MIN_MIGRATIONS);
 	mm_switch(mm);
 	for (u32 i = 0; i < PAGES; i++) {
 		u64 v = 0;
 		EXPECT_EQ(t, user_read64(USER_BASE + i * PAGE_SIZE + 64, &v).vector, FAULT_NONE);
-		if (!EXPECT_EQ(t, v, ROUNDS))
+		if (!EXPECT_EQ(t, v, r.rounds))
 			test_diag(t, "page %u lost writes: holds %lu", i, v);
 	}
 	mm_switch(NULL);
