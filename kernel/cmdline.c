@@ -81,6 +81,16 @@ static bool set_restore_write(struct cmdline *c, char *v)
 	return c->numa_restore_write || strcmp(v, "off") == 0;
 }
 
+static bool set_scan_period(struct cmdline *c, char *v)
+{
+	return parse_u64(v, strlen(v), &c->numa_scan_period_ms);
+}
+
+static bool set_scan_pages(struct cmdline *c, char *v)
+{
+	return parse_u64(v, strlen(v), &c->numa_scan_pages) && c->numa_scan_pages > 0;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -96,6 +106,8 @@ static const struct option {
 	{ "numa", set_numa, "off, or fake=N (1..64) to split memory into N nodes" },
 	{ "numa_policy", set_numa_policy, "first (default) or twostage" },
 	{ "numa_restore_write", set_restore_write, "on or off (default)" },
+	{ "numa_scan_period_ms", set_scan_period, "periodic NUMA scan period (0: off, default)" },
+	{ "numa_scan_pages", set_scan_pages, "pages per periodic scan pass (default 256)" },
 	{ "expect_topology", set_expect_topology,
 	  "NODES:CPUS/..:MIB/..:DIST/.. as run-qemu.sh passes it" },
 };
@@ -142,7 +154,7 @@ static bool parse_word(char *word, struct cmdline *out, char *err, size_t err_si
 
 bool cmdline_parse(char *text, struct cmdline *out, char *err, size_t err_size)
 {
-	*out = (struct cmdline){ .watchdog_seconds = DEFAULT_WATCHDOG_SECONDS };
+	*out = (struct cmdline){ .watchdog_seconds = DEFAULT_WATCHDOG_SECONDS, .numa_scan_pages = 256 };
 	for (char *p = text; *p;) {
 		while (*p == ' ')
 			p++;

@@ -78,7 +78,8 @@ static void __noreturn kmain_late(void *unused)
 	page_alloc_init();
 	page_alloc_report();
 	vmalloc_init(cmdline.vmalloc_sync);
-	numa_balance_init(cmdline.numa_policy, cmdline.numa_restore_write);
+	numa_balance_init(cmdline.numa_policy, cmdline.numa_restore_write,
+			  cmdline.numa_scan_period_ms, cmdline.numa_scan_pages);
 	apic_init_bsp(!cmdline.no_x2apic);
 	smp_init_calls();
 	task_init();

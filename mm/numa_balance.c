@@ -12,6 +12,8 @@
 #include <mmulab/format.h>
 #include <mmulab/numa.h>
 #include <mmulab/percpu.h>
+#include <arch/cpu.h>
+#include <arch/tsc.h>
 
 BUG_SWITCH(numa_cow_mapcount,
 	   "seed 004: the NUMA scanner judges 'no other users' by the map count, so a "
@@ -19,11 +21,46 @@ BUG_SWITCH(numa_cow_mapcount,
 
 static enum numa_policy policy;
 static bool restore_write;
+static u64 period_cycles, pages_per_pass;
 
-void numa_balance_init(u32 p, bool write)
+void numa_balance_init(u32 p, bool write, u64 scan_period_ms, u64 scan_pages)
 {
 	policy = p;
 	restore_write = write;
+	period_cycles = scan_period_ms * tsc_khz();
+	pages_per_pass = scan_pages;
+	if (period_cycles)
+		printk("mmulab: numa: periodic scan every %lu ms, %lu pages per pass\n",
+		       scan_period_ms, scan_pages);
+}
+
+/* The window [cursor, cursor + pages) over the address space's VMAs,
+ * wrapping to the first VMA after the last. */
+static void periodic_pass(struct mm *mm)
+{
+	if (!mm->vmas.count)
+		return;
+	vaddr_t last = mm->vmas.v[mm->vmas.count - 1].end;
+	if (mm->numa_cursor < mm->vmas.v[0].start || mm->numa_cursor >= last)
+		mm->numa_cursor = mm->vmas.v[0].start;
+	vaddr_t end = MIN(last, mm->numa_cursor + pages_per_pass * PAGE_SIZE);
+	numa_scan(mm, mm->numa_cursor, end);
+	mm->numa_cursor = end;
+}
+
+void numa_periodic_scan(void)
+{
+	if (!period_cycles)
+		return;
+	u64 now = rdtsc();
+	spin_lock(&mm_list_lock);
+	for (struct mm *mm = mm_list_first(); mm; mm = mm->next) {
+		if (!mm->numa_periodic || now < mm->numa_next_tsc)
+			continue;
+		mm->numa_next_tsc = now + period_cycles;
+		periodic_pass(mm);
+	}
+	spin_unlock(&mm_list_lock);
 }
 
 enum numa_policy numa_policy(void)

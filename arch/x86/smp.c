@@ -21,6 +21,7 @@
 #include <arch/tsc.h>
 #include <mmulab/timer.h>
 #include <mmulab/tlb.h>
+#include <mmulab/numa_balance.h>
 
 #define TRAMPOLINE_BASE 0x8000ULL
 #define TRAMPOLINE_PML4 0x9000ULL
@@ -70,8 +71,13 @@ static void __noreturn ap_entry(struct cpu *cpu)
 	cpumask_set(&kernel_space.active, cpu->id);
 	__atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
 	irq_enable();
-	for (;;)
+	for (;;) {
 		halt();
+		/* One idle CPU does the periodic NUMA scanning, between the
+		 * timer ticks that wake it. */
+		if (cpu->id == 1)
+			numa_periodic_scan();
+	}
 }
 
 static bool start_one(struct trampoline_params *params, struct cpu *cpu)

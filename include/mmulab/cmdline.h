@@ -16,6 +16,8 @@ struct cmdline {
 	bool numa_off;        /* numa=off: one node */
 	u32 numa_policy;      /* enum numa_policy */
 	bool numa_restore_write;
+	u64 numa_scan_period_ms; /* 0: no periodic scanner */
+	u64 numa_scan_pages;
 	u32 fake_nodes;       /* numa=fake=N */
 	const char *expect_topology; /* what the runner configured (topology suite) */
 };

@@ -45,6 +45,9 @@ struct mm {
 	struct fault_counters faults;
 	struct segv_record segv;
 	struct mm *next;      /* the list of all address spaces */
+	bool numa_periodic;   /* the periodic NUMA scanner visits it */
+	vaddr_t numa_cursor;  /* where its next periodic pass starts */
+	u64 numa_next_tsc;    /* when that pass is due */
 };
 
 struct mm *mm_create(int node);

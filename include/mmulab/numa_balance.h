@@ -32,7 +32,11 @@ struct numa_stats {
 
 extern struct numa_stats numa_stats;
 
-void numa_balance_init(u32 policy, bool restore_write);
+/* scan_period_ms 0: no periodic scanning (tests call numa_scan). */
+void numa_balance_init(u32 policy, bool restore_write, u64 scan_period_ms, u64 scan_pages);
+/* The periodic scanner: run by an idle CPU after each wake-up; scans the
+ * next window of every address space with numa_periodic set, when due. */
+void numa_periodic_scan(void);
 enum numa_policy numa_policy(void);
 
 /* Hints every eligible page of [start, end); returns how many entries it

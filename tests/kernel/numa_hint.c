@@ -7,6 +7,9 @@
  * what happened.
  */
 
+#include <mmulab/cmdline.h>
+#include <arch/cpu.h>
+#include <arch/tsc.h>
 #include "numa_util.h"
 
 #define PAGES 8
@@ -106,7 +109,33 @@ static void read_only_stays_read_only(struct test *t)
 	mm_destroy(s.mm);
 }
 
+/* With numa_scan_period_ms= set, an idle CPU hints an address space that
+ * asked for it, pass after pass, without the test calling numa_scan. */
+static void periodic_scanner_hints(struct test *t)
+{
+	if (!cmdline.numa_scan_period_ms)
+		test_skip(t, "periodic scanning is off (numa_scan_period_ms=0)");
+	if (nr_cpus < 2)
+		test_skip(t, "the periodic scanner runs on CPU 1");
+	struct setup s = populate(t, VM_READ | VM_WRITE);
+	u64 deadline = rdtsc() + 5000ULL * tsc_khz();
+	u32 hinted = 0;
+
+	s.mm->numa_periodic = true;
+	while (hinted < PAGES && rdtsc() < deadline) {
+		hinted = 0;
+		for (u32 i = 0; i < PAGES; i++)
+			hinted += pte_protnone(pte_at(s.mm, USER_BASE + i * PAGE_SIZE));
+		cpu_relax();
+	}
+	s.mm->numa_periodic = false;
+	EXPECT_EQ(t, hinted, PAGES);
+	EXPECT_EQ(t, read_from(t, s.away_cpu, s.mm, USER_BASE, PAGES, 77), 0);
+	mm_destroy(s.mm);
+}
+
 TEST_SUITE_FLAGS(numa_hint, TEST_MM_AUDIT,
 	TEST_CASE(remote_access_migrates),
 	TEST_CASE(local_access_stays),
-	TEST_CASE(read_only_stays_read_only));
+	TEST_CASE(read_only_stays_read_only),
+	TEST_CASE(periodic_scanner_hints));
