@@ -114,7 +114,7 @@ static const struct option {
 
 static const char *known_keys(void)
 {
-	static char buf[128];
+	static char buf[256];
 	size_t n = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
