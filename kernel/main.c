@@ -42,7 +42,7 @@ struct boot_info *boot_info(void)
 static void parse_cmdline(void)
 {
 	static char text[BOOT_CMDLINE_MAX];
-	char err[160];
+	char err[320];
 
 	memcpy(text, boot->cmdline, sizeof(text));
 	text[sizeof(text) - 1] = 0;

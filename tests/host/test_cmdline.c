@@ -6,13 +6,13 @@ static bool parse(const char *text, struct cmdline *c, char *err)
 	static char buf[256];
 
 	snprintf(buf, sizeof(buf), "%s", text);
-	return cmdline_parse(buf, c, err, 160);
+	return cmdline_parse(buf, c, err, 320);
 }
 
 static void good_lines(void)
 {
 	struct cmdline c;
-	char err[160];
+	char err[320];
 
 	CHECK(parse("", &c, err) && !c.tests && !c.seed_given);
 	CHECK(parse("  tests=paging*,boot_info.rsdp*   seed=0x10 iterations=5 ", &c, err));
@@ -25,7 +25,7 @@ static void good_lines(void)
 static void bad_lines_say_what(void)
 {
 	struct cmdline c;
-	char err[160];
+	char err[320];
 
 	CHECK(!parse("tests=x bogus=1", &c, err));
 	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs watchdog x2apic vmalloc_sync numa numa_policy numa_restore_write numa_scan_period_ms numa_scan_pages expect_topology)");
