@@ -4,6 +4,7 @@
 struct cpu cpus[MAX_CPUS];
 u32 nr_cpus = 1;
 struct cpumask cpu_online_mask;
+bool percpu_ready;
 
 struct cpu *boot_cpu(void)
 {
@@ -16,4 +17,5 @@ void percpu_install(struct cpu *c)
 {
 	c->self = c;
 	wrmsr(MSR_GS_BASE, (u64)c);
+	percpu_ready = true;
 }

@@ -38,6 +38,7 @@ struct cpu {
 extern struct cpu cpus[MAX_CPUS];
 extern u32 nr_cpus; /* online, the boot CPU included */
 extern struct cpumask cpu_online_mask;
+extern bool percpu_ready; /* this_cpu() works (the boot CPU's GS is set) */
 
 _Static_assert(__builtin_offsetof(struct cpu, self) == 0, "GS:0 is the self pointer");
 
