@@ -29,6 +29,7 @@
 #include <mmulab/vmalloc.h>
 #include <mmulab/timer.h>
 #include <arch/tsc.h>
+#include <arch/acpi_tables.h>
 
 void call_on_stack(void *arg, void (*fn)(void *), vaddr_t stack_top) __noreturn;
 
@@ -110,11 +111,11 @@ void kmain(struct boot_info *info)
 	if (!cpu_has(X86_NX))
 		panic("cpu: no NX bit: W^X kernel mappings are impossible");
 	parse_cmdline();
-	tsc_calibrate();
 
 	memblock_init_from_boot(info);
 	kmap_init(info);
 	numa_init(info);
+	tsc_calibrate(numa_acpi()->pm_timer_port, numa_acpi()->pm_timer_32bit);
 	this_cpu()->stack_top = kstack_alloc();
 	call_on_stack(NULL, kmain_late, this_cpu()->stack_top);
 }

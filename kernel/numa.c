@@ -17,6 +17,11 @@ static struct topology topo = { .node_count = 1 };
 static struct acpi_info acpi;
 static struct mem_range ram[MEMBLOCK_MAX_REGIONS];
 
+const struct acpi_info *numa_acpi(void)
+{
+	return &acpi;
+}
+
 const struct topology *numa_topology(void)
 {
 	return &topo;

@@ -19,6 +19,8 @@
  *    different domains that overlap make the whole SRAT invalid.
  *  - SLIT: at most 64 localities, Length covering N*N, diagonal 10 and
  *    every other entry 11..255; otherwise the SLIT is rejected.
+ *  - FADT: only the PM timer: the X_PM_TMR_BLK generic address when it is
+ *    in I/O space, else PM_TMR_BLK; a memory-mapped timer is not used.
  */
 
 #include <arch/acpi_tables.h>
@@ -262,6 +264,33 @@ bool acpi_parse_slit(const struct acpi_reader *r, const u8 *t, size_t len, struc
 	return true;
 }
 
+/* --- FADT --- */
+
+#define FADT_PM_TMR_BLK 76
+#define FADT_FLAGS 112
+#define FADT_TMR_VAL_EXT (1U << 8)
+#define FADT_X_PM_TMR_BLK 208
+#define GAS_SYSTEM_IO 1
+
+bool acpi_parse_fadt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
+{
+	u32 port = len >= FADT_PM_TMR_BLK + 4 ? rd32(t, FADT_PM_TMR_BLK) : 0;
+
+	out->have_fadt = true;
+	if (len >= FADT_X_PM_TMR_BLK + 12 && rd64(t, FADT_X_PM_TMR_BLK + 4)) {
+		if (rd8(t, FADT_X_PM_TMR_BLK) != GAS_SYSTEM_IO) {
+			report(r, "FADT: X_PM_TMR_BLK is not in I/O space (PM timer not used)");
+			return false;
+		}
+		port = (u32)rd64(t, FADT_X_PM_TMR_BLK + 4);
+	}
+	if (!port || port > 0xffff)
+		return false;
+	out->pm_timer_port = (u16)port;
+	out->pm_timer_32bit = len >= FADT_FLAGS + 4 && (rd32(t, FADT_FLAGS) & FADT_TMR_VAL_EXT);
+	return true;
+}
+
 /* --- RSDP and the root tables --- */
 
 static const u8 *map_table(const struct acpi_reader *r, paddr_t pa, size_t *len)
@@ -283,13 +312,13 @@ static const u8 *map_table(const struct acpi_reader *r, paddr_t pa, size_t *len)
 static bool already_have(const struct acpi_info *out, const u8 *t)
 {
 	return (!memcmp(t, "APIC", 4) && out->have_madt) || (!memcmp(t, "SRAT", 4) && out->have_srat) ||
-	       (!memcmp(t, "SLIT", 4) && out->have_slit);
+	       (!memcmp(t, "SLIT", 4) && out->have_slit) || (!memcmp(t, "FACP", 4) && out->have_fadt);
 }
 
 static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *root,
 			struct acpi_info *out)
 {
-	static const char *const wanted[] = { "APIC", "SRAT", "SLIT" };
+	static const char *const wanted[] = { "APIC", "SRAT", "SLIT", "FACP" };
 	size_t len = 0;
 	const u8 *t = map_table(r, pa, &len);
 
@@ -300,7 +329,7 @@ static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *roo
 	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
 		if (memcmp(t, wanted[i], 4) != 0)
 			continue;
-		const char *name = i == 0 ? "MADT" : wanted[i];
+		const char *name = i == 0 ? "MADT" : i == 3 ? "FADT" : wanted[i];
 		if (!acpi_table_valid(r, t, len, wanted[i]))
 			return;
 		if (already_have(out, t)) {
@@ -312,8 +341,10 @@ static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *roo
 			acpi_parse_madt(r, t, len, out);
 		else if (i == 1)
 			acpi_parse_srat(r, t, len, out);
-		else
+		else if (i == 2)
 			acpi_parse_slit(r, t, len, out);
+		else
+			acpi_parse_fadt(r, t, len, out);
 	}
 }
 

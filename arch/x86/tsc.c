@@ -1,9 +1,11 @@
 /*
  * TSC calibration. CPUID leaf 15h gives the TSC rate on recent Intel
  * parts, but neither QEMU's TCG nor AMD machines report it, so the rate is
- * measured: PIT channel 2 counts down 10 ms at 1.193182 MHz in mode 0 and
- * its output (port 0x61 bit 5) rises at the end. Best of three, as an SMI
- * or a host hiccup can only make one window longer.
+ * measured over 10 ms windows, best of three (an SMI or a host hiccup can
+ * only make a window longer), against the ACPI PM timer (3.579545 MHz,
+ * port from the FADT) when there is one, else against PIT channel 2
+ * (1.193182 MHz, mode 0, its output on port 0x61 bit 5). Some modern
+ * machines have no PIT; every ACPI machine has a PM timer or a reason.
  */
 
 #include <arch/tsc.h>
@@ -20,6 +22,8 @@
 #define PORTB_OUT2 0x20
 #define WINDOW_MS 10
 #define FALLBACK_KHZ 2000000ULL /* assumed when no PIT answers */
+
+#define PM_TIMER_HZ 3579545ULL
 
 static u64 khz;
 
@@ -39,14 +43,48 @@ static u64 measure_window(void)
 	return rdtsc() - start;
 }
 
-void tsc_calibrate(void)
+static u32 inl(u16 port)
+{
+	u32 v;
+	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* TSC cycles while the PM timer advances 10 ms, or 0 when it does not
+ * move (a wrong port from a broken FADT). */
+static u64 measure_pm_window(u16 port, bool wide)
+{
+	u32 mask = wide ? 0xffffffff : 0xffffff;
+	u32 want = (u32)(PM_TIMER_HZ * WINDOW_MS / 1000);
+	u32 start = inl(port) & mask;
+	u64 tsc = rdtsc();
+
+	for (u64 spins = 0; ((inl(port) - start) & mask) < want; spins++)
+		if (spins > 50000000)
+			return 0;
+	return rdtsc() - tsc;
+}
+
+static u64 best_window(u16 pm_port, bool wide)
 {
 	u64 best = 0;
 
 	for (int i = 0; i < 3; i++) {
-		u64 c = measure_window();
+		u64 c = pm_port ? measure_pm_window(pm_port, wide) : measure_window();
 		if (c && (!best || c < best))
 			best = c;
+	}
+	return best;
+}
+
+void tsc_calibrate(u16 pm_port, bool pm_32bit)
+{
+	u64 best = pm_port ? best_window(pm_port, pm_32bit) : 0;
+	const char *ref = "the ACPI PM timer";
+
+	if (!best) {
+		best = best_window(0, false);
+		ref = "the PIT";
 	}
 	if (!best) {
 		khz = FALLBACK_KHZ;
@@ -55,7 +93,7 @@ void tsc_calibrate(void)
 		return;
 	}
 	khz = best / WINDOW_MS;
-	printk("mmulab: tsc: %lu.%03lu MHz (measured against the PIT)\n", khz / 1000, khz % 1000);
+	printk("mmulab: tsc: %lu.%03lu MHz (measured against %s)\n", khz / 1000, khz % 1000, ref);
 }
 
 u64 tsc_khz(void)

@@ -14,6 +14,9 @@ struct topology;
  * page array: pages need their node). */
 void numa_init(const struct boot_info *info);
 const struct topology *numa_topology(void);
+struct acpi_info;
+/* The tables as parsed at boot (the PM timer's port, for one). */
+const struct acpi_info *numa_acpi(void);
 /* The present CPUs' APIC ids and nodes, for starting them; the count. */
 u32 numa_cpus(u32 *apic_ids, int *nodes, u32 max);
 

@@ -517,6 +517,30 @@ static void bad_rsdp(void)
 	expect_one_line("RSDP: bad signature or checksum");
 }
 
+/* The PM timer port: from X_PM_TMR_BLK when it is in I/O space, else
+ * PM_TMR_BLK; a memory-mapped one is refused with a line. */
+static void fadt_pm_timer(void)
+{
+	static u8 f[276];
+	size_t n = header(f, "FACP", 276 - 36);
+
+	reset();
+	put32(f + 76, 0x608);
+	put32(f + 112, 1U << 8);
+	finish(f, n);
+	CHECK(acpi_parse_fadt(&reader, f, n, &info) && info.pm_timer_port == 0x608 && info.pm_timer_32bit);
+	reset();
+	f[208] = 1; /* I/O space */
+	put64(f + 212, 0xb008);
+	finish(f, n);
+	CHECK(acpi_parse_fadt(&reader, f, n, &info) && info.pm_timer_port == 0xb008);
+	reset();
+	f[208] = 0; /* memory space */
+	finish(f, n);
+	CHECK(!acpi_parse_fadt(&reader, f, n, &info) && info.pm_timer_port == 0);
+	expect_one_line("FADT: X_PM_TMR_BLK is not in I/O space");
+}
+
 /* --- options --- */
 
 static void numa_off_and_fake(void)
@@ -559,4 +583,5 @@ HOST_SUITE(acpi,
 	HOST_CASE(xsdt_null_and_duplicates),
 	HOST_CASE(rsdt_only_and_unmappable),
 	HOST_CASE(bad_rsdp),
+	HOST_CASE(fadt_pm_timer),
 	HOST_CASE(numa_off_and_fake));

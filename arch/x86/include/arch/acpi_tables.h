@@ -37,7 +37,9 @@ struct acpi_mem_affinity {
 };
 
 struct acpi_info {
-	bool have_madt, have_srat, have_slit;
+	bool have_madt, have_srat, have_slit, have_fadt;
+	u16 pm_timer_port;  /* ACPI PM timer I/O port from the FADT, 0: none */
+	bool pm_timer_32bit;
 	bool srat_valid; /* false: the SRAT was found but rejected whole */
 	u32 cpu_count;
 	struct acpi_cpu cpus[ACPI_MAX_CPUS];
@@ -64,6 +66,7 @@ bool acpi_scan(const struct acpi_reader *r, paddr_t rsdp, struct acpi_info *out)
 bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
 bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
 bool acpi_parse_slit(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
+bool acpi_parse_fadt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
 
 /* Header checks: signature, length within [36, available], checksum. */
 bool acpi_table_valid(const struct acpi_reader *r, const u8 *t, size_t available, const char *sig);
