@@ -141,9 +141,18 @@ $(BUILD)/fuzz/fuzz_acpi: $(FUZZ_SRCS)
 	clang -std=gnu11 -g -O1 $(WARN) $(INCLUDES) -DMMULAB_HOST \
 		-fsanitize=fuzzer,address,undefined $(FUZZ_SRCS) -o $@
 
+# Seeds: the real tables behind the selector byte fuzz_acpi.c reads first
+# (0 MADT, 1 SRAT, 2 SLIT), so the corpus starts inside each parser.
+$(BUILD)/fuzz/seeds/.done: $(wildcard $(FUZZ_SEEDS)/*/*.dat)
+	@mkdir -p $(dir $@)
+	for d in $(FUZZ_SEEDS)/*/; do m=$$(basename $$d); \
+		for t in APIC:0 SRAT:1 SLIT:2; do f=$$d$${t%:*}.dat; [ -f $$f ] || continue; \
+			{ printf "\\$${t#*:}"; cat $$f; } > $(dir $@)$$m-$${t%:*}; done; done
+	touch $@
+
 fuzz: deps
-	$(MAKE) $(BUILD)/fuzz/fuzz_acpi
-	tools/run-fuzz.sh $(BUILD)/fuzz/fuzz_acpi $(FUZZ_SECONDS) $(FUZZ_SEEDS)/*/
+	$(MAKE) $(BUILD)/fuzz/fuzz_acpi $(BUILD)/fuzz/seeds/.done
+	tools/run-fuzz.sh $(BUILD)/fuzz/fuzz_acpi $(FUZZ_SECONDS) $(BUILD)/fuzz/seeds
 
 host-test: $(BUILD)/host/unit-tests
 	$<
@@ -155,7 +164,8 @@ run: deps
 	./run-qemu.sh
 
 check: deps
-	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests $(BUILD)/fuzz/fuzz_acpi
+	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests $(BUILD)/fuzz/fuzz_acpi \
+		$(BUILD)/fuzz/seeds/.done
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
 	$(PYTHON) tests/matrix.py --jobs 2 --out $(BUILD)/check
 

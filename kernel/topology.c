@@ -107,8 +107,9 @@ static void fake_nodes(struct builder *b, const struct acpi_info *a, const struc
 		    max, total / MiB);
 		want = max ? max : 1;
 	}
-	t->node_count = want;
-	u64 share = total / want, filled = 0;
+	/* Each node's share is recomputed from what is left, so rounding a
+	 * cut up to 2 MiB takes from all later nodes, not the last one. */
+	u64 left = total, share = total / want, filled = 0;
 	u32 node = 0;
 	for (u32 i = 0; i < n; i++) {
 		paddr_t at = ram[i].start;
@@ -120,13 +121,26 @@ static void fake_nodes(struct builder *b, const struct acpi_info *a, const struc
 			}
 			add_range(b, node, at, end);
 			filled += end - at;
+			left -= end - at;
 			at = end;
 			if (node + 1 < want && filled >= share) {
 				node++;
 				filled = 0;
+				share = left / (want - node);
 			}
 		}
 	}
+	/* Tiny or fragmented RAM can still leave the last nodes empty: they
+	 * are dropped, not left as memoryless nodes nobody asked for. */
+	u32 made = 0;
+	while (made < want && t->nodes[made].bytes)
+		made++;
+	if (made < want) {
+		say(b, "numa=fake=%u: only %u nodes got memory (%lu KiB of RAM)", want, made,
+		    total / KiB);
+		want = made ? made : 1;
+	}
+	t->node_count = want;
 	add_present_cpus(t, a);
 	for (u32 c = 0; c < t->cpu_count; c++) {
 		t->cpus[c].node = (int)(c % want);

@@ -9,14 +9,17 @@
  *    be mapped, checksum. A bad table is skipped (a later valid one with
  *    the same signature may still be used).
  *  - NULL entries in the XSDT/RSDT are skipped (OVMF with acpi=off).
- *  - Two valid tables with one signature (QEMU's own and one injected with
- *    -acpitable): the first in XSDT order wins; the other is reported.
- *  - MADT: Local APIC (0) and Local x2APIC (9) entries; a zero-length or
- *    overrunning subtable ends the parse of that table; duplicate APIC ids
- *    are reported and dropped.
+ *  - Two tables with one signature (QEMU's own and one injected with
+ *    -acpitable): the first whose contents were accepted wins; a later one
+ *    is reported and ignored. A table rejected for its contents (its own
+ *    line) does not stop a later valid one.
+ *  - MADT: Local APIC (0) and Local x2APIC (9) entries; a zero-length,
+ *    overrunning or too short CPU subtable ends the parse of that table;
+ *    duplicate APIC ids are reported and dropped.
  *  - SRAT: disabled entries are skipped; zero-length, overflowing or
  *    beyond-2^52 memory entries are reported and skipped; memory ranges of
- *    different domains that overlap make the whole SRAT invalid.
+ *    different domains that overlap make the whole SRAT invalid; subtables
+ *    of types other than 0, 1, 2 are skipped with one line per table.
  *  - SLIT: at most 64 localities, Length covering N*N, diagonal 10 and
  *    every other entry 11..255; otherwise the SLIT is rejected.
  *  - FADT: only the PM timer: the X_PM_TMR_BLK generic address when it is
@@ -117,11 +120,16 @@ bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struc
 			       "ignored)", type, off, sublen, sublen < 2 ? "" : ", past the table end");
 			break;
 		}
-		if (type == 0 && sublen >= 8) {
+		if ((type == 0 && sublen < 8) || (type == 9 && sublen < 16)) {
+			report(r, "MADT: type %u entry at offset %zu has length %u, too short (rest of "
+			       "MADT ignored)", type, off, sublen);
+			break;
+		}
+		if (type == 0) {
 			u32 flags = rd32(t, off + 4);
 			add_cpu(r, out, (struct acpi_cpu){ rd8(t, off + 3), rd8(t, off + 2), false,
 							   flags & 1, rev5 && (flags & 2) });
-		} else if (type == 9 && sublen >= 16) {
+		} else if (type == 9) {
 			u32 flags = rd32(t, off + 8);
 			add_cpu(r, out, (struct acpi_cpu){ rd32(t, off + 4), rd32(t, off + 12), true,
 							   flags & 1, rev5 && (flags & 2) });
@@ -202,9 +210,13 @@ static bool srat_overlaps(const struct acpi_reader *r, const struct acpi_info *o
 bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
 {
 	size_t off = HEADER_LEN + 12;
+	u32 unknown = 0;
 
+	/* Start from nothing: an earlier SRAT may have been rejected. */
 	out->have_srat = true;
 	out->srat_valid = false;
+	out->cpu_affinity_count = 0;
+	out->mem_count = 0;
 	while (off + 2 <= len) {
 		u8 type = rd8(t, off), sublen = rd8(t, off + 1);
 		if (sublen < 2 || off + sublen > len) {
@@ -212,6 +224,7 @@ bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struc
 			       "ignored)", type, off, sublen, sublen < 2 ? "" : ", past the table end");
 			break;
 		}
+		unknown += type > 2;
 		if (srat_entry_length_ok(r, type, sublen, off)) {
 			const u8 *e = t + off;
 			if (type == 0 && (rd32(e, 4) & 1))
@@ -225,6 +238,8 @@ bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struc
 		}
 		off += sublen;
 	}
+	if (unknown)
+		report(r, "SRAT: %u subtables of types other than 0, 1, 2 (skipped)", unknown);
 	out->srat_valid = !srat_overlaps(r, out);
 	return out->srat_valid;
 }
@@ -311,7 +326,7 @@ static const u8 *map_table(const struct acpi_reader *r, paddr_t pa, size_t *len)
 
 static bool already_have(const struct acpi_info *out, const u8 *t)
 {
-	return (!memcmp(t, "APIC", 4) && out->have_madt) || (!memcmp(t, "SRAT", 4) && out->have_srat) ||
+	return (!memcmp(t, "APIC", 4) && out->have_madt) || (!memcmp(t, "SRAT", 4) && out->srat_valid) ||
 	       (!memcmp(t, "SLIT", 4) && out->have_slit) || (!memcmp(t, "FACP", 4) && out->have_fadt);
 }
 
@@ -333,7 +348,7 @@ static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *roo
 		if (!acpi_table_valid(r, t, len, wanted[i]))
 			return;
 		if (already_have(out, t)) {
-			report(r, "%s: another %s at P0x%lx ignored (the first valid one wins)", root,
+			report(r, "%s: another %s at P0x%lx ignored (the first accepted one wins)", root,
 			       name, pa);
 			return;
 		}

@@ -444,6 +444,41 @@ static void slit_bad_diagonal(void)
 	expect_one_line("SLIT: entry [1][1] is 11");
 }
 
+static void unknown_srat_types_counted(void)
+{
+	static u8 srat[512];
+	size_t s = good_srat(srat);
+
+	reset();
+	s = srat_mem(srat, s, 0, 0, 4ULL << 30, 1);
+	srat[s] = 5; /* a generic-initiator entry, say */
+	srat[s + 1] = 32;
+	memset(srat + s + 2, 0, 30);
+	s += 32;
+	finish(srat, s);
+	acpi_parse_srat(&reader, srat, s, &info);
+	CHECK(info.srat_valid && info.mem_count == 1);
+	expect_one_line("SRAT: 1 subtables of types other than 0, 1, 2 (skipped)");
+}
+
+static void short_madt_entry_stops(void)
+{
+	static u8 madt[128];
+	size_t m = header(madt, "APIC", 8);
+
+	reset();
+	m = madt_lapic(madt, m, 0);
+	madt[m] = 9; /* an x2APIC entry 8 bytes long: too short */
+	madt[m + 1] = 8;
+	memset(madt + m + 2, 0, 6);
+	m += 8;
+	m = madt_lapic(madt, m, 1);
+	finish(madt, m);
+	acpi_parse_madt(&reader, madt, m, &info);
+	CHECK(info.cpu_count == 1);
+	expect_one_line("MADT: type 9 entry at offset 52 has length 8, too short");
+}
+
 /* --- the RSDP walk over a fake memory --- */
 
 static void place_rsdp(paddr_t at, u8 revision, paddr_t rsdt, paddr_t xsdt)
@@ -491,6 +526,33 @@ static void xsdt_null_and_duplicates(void)
 	CHECK(acpi_scan(&reader, 0x1000, &info));
 	CHECK(info.have_slit && info.slit[1] == 17); /* the first one wins */
 	CHECK(seen.count == 2 && strstr(seen.last, "another SLIT at P0x3100 ignored"));
+}
+
+/* A SRAT rejected for its contents does not stop a later valid one, and
+ * nothing of the rejected one is left in what the later one produced. */
+static void rejected_srat_then_valid_one(void)
+{
+	paddr_t tables[] = { 0x3000, 0x4000, 0x5000 };
+	u8 *bad = phys + 0x3000, *good = phys + 0x4000, *late = phys + 0x5000;
+	size_t n;
+
+	memset(phys, 0, sizeof(phys));
+	reset();
+	n = header(bad, "SRAT", 12);
+	n = srat_mem(bad, n, 0, 0, 2ULL << 30, 1);
+	n = srat_mem(bad, n, 1, 1ULL << 30, 2ULL << 30, 1);
+	finish(bad, n);
+	n = header(good, "SRAT", 12);
+	n = srat_mem(good, n, 3, 0, 4ULL << 30, 1);
+	finish(good, n);
+	n = header(late, "SRAT", 12);
+	n = srat_mem(late, n, 7, 0, 4ULL << 30, 1);
+	finish(late, n);
+	place_root(0x2000, "XSDT", tables, 3, true);
+	place_rsdp(0x1000, 2, 0, 0x2000);
+	CHECK(acpi_scan(&reader, 0x1000, &info));
+	CHECK(info.srat_valid && info.mem_count == 1 && info.mem[0].pxm == 3);
+	CHECK(seen.count == 2 && strstr(seen.last, "another SRAT at P0x5000 ignored"));
 }
 
 static void rsdt_only_and_unmappable(void)
@@ -564,6 +626,19 @@ static void numa_off_and_fake(void)
 	build(tiny, 1, (struct topology_options){ .fake_nodes = 64 });
 	CHECK(topo.node_count == 4);
 	expect_one_line("numa=fake=64: only 4 nodes fit");
+	/* 2 MiB cuts on a little, fragmented RAM: no node may end up empty. */
+	reset();
+	const struct mem_range frag[] = { { 0, 0xa0000 }, { 0x100000, 0x880000 } };
+	build(frag, 2, (struct topology_options){ .fake_nodes = 4 });
+	for (u32 i = 0; i < topo.node_count; i++)
+		CHECK(topo.nodes[i].bytes > 0);
+	for (u32 c = 0; c < topo.cpu_count; c++)
+		CHECK((u32)topo.cpus[c].node < topo.node_count);
+	CHECK(topo.node_count == 4 && seen.count == 0);
+	reset();
+	build(guest_2g, 2, (struct topology_options){ .fake_nodes = 2 });
+	CHECK(topo.node_count == 2 && topo.nodes[0].bytes > (900ULL << 20) &&
+	      topo.nodes[1].bytes > (900ULL << 20));
 }
 
 HOST_SUITE(acpi,
@@ -581,6 +656,9 @@ HOST_SUITE(acpi,
 	HOST_CASE(slit_too_small),
 	HOST_CASE(slit_bad_diagonal),
 	HOST_CASE(xsdt_null_and_duplicates),
+	HOST_CASE(rejected_srat_then_valid_one),
+	HOST_CASE(unknown_srat_types_counted),
+	HOST_CASE(short_madt_entry_stops),
 	HOST_CASE(rsdt_only_and_unmappable),
 	HOST_CASE(bad_rsdp),
 	HOST_CASE(fadt_pm_timer),
