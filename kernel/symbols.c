@@ -86,20 +86,3 @@ void symbolize(vaddr_t addr, char *buf, size_t size)
 	else
 		format(buf, size, "%.*s+0x%lx", (int)s.name_len, s.name, addr - s.addr);
 }
-
-bool symbol_lookup(const char *name, vaddr_t *addr)
-{
-	struct sym_line s;
-	size_t len = strlen(name);
-
-	for (size_t pos = 0; table && pos < table_size;) {
-		size_t end = line_end(pos);
-		if (parse_line(pos, end, &s) && s.name_len == len &&
-		    memcmp(s.name, name, len) == 0) {
-			*addr = s.addr;
-			return true;
-		}
-		pos = end + 1;
-	}
-	return false;
-}

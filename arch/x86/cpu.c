@@ -57,14 +57,6 @@ bool cpu_has(enum x86_feature f)
 	return features[f];
 }
 
-const char *cpu_feature_name(enum x86_feature f)
-{
-	for (size_t i = 0; i < sizeof(feature_bits) / sizeof(feature_bits[0]); i++)
-		if (feature_bits[i].feature == f)
-			return feature_bits[i].name;
-	return "?";
-}
-
 u32 cpu_phys_addr_bits(void)
 {
 	return phys_addr_bits;

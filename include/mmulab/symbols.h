@@ -9,6 +9,5 @@ void symbols_init(const char *text, size_t size);
 
 /* Writes "name+0xoff/0xsize" for addr into buf; "?" when unknown. */
 void symbolize(vaddr_t addr, char *buf, size_t size);
-bool symbol_lookup(const char *name, vaddr_t *addr);
 
 #endif

@@ -24,16 +24,6 @@ static void symbolizes_inside_and_at_edges(void)
 	CHECK_STR(buf, "?");
 }
 
-static void looks_up_by_name(void)
-{
-	vaddr_t a = 0;
-
-	symbols_init(table, sizeof(table) - 1);
-	CHECK(symbol_lookup("kmain", &a) && a == 0xffffffff80000040ULL);
-	CHECK(!symbol_lookup("kmai", &a));
-	CHECK(!symbol_lookup("missing", &a));
-}
-
 static void empty_table(void)
 {
 	char buf[8];
@@ -43,5 +33,4 @@ static void empty_table(void)
 	CHECK_STR(buf, "?");
 }
 
-HOST_SUITE(symbols, HOST_CASE(symbolizes_inside_and_at_edges), HOST_CASE(looks_up_by_name),
-	   HOST_CASE(empty_table));
+HOST_SUITE(symbols, HOST_CASE(symbolizes_inside_and_at_edges), HOST_CASE(empty_table));

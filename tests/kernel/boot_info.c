@@ -7,6 +7,7 @@
 #include <mmulab/boot_info.h>
 #include <mmulab/kernel.h>
 #include <mmulab/kstack.h>
+#include <mmulab/memblock.h>
 #include <mmulab/mm.h>
 #include <mmulab/percpu.h>
 #include <mmulab/pgtable.h>
@@ -189,6 +190,29 @@ static void stack_guard_pages(struct test *t)
 	expect_guard(t, (vaddr_t)boot_guard_high);
 }
 
+/* Seed 003's groundwork: the kernel's tables came from the early buffer,
+ * start..end (used) stays reserved, and the tail end..top, handed back to
+ * memblock (and soon reused by later boot allocations, so it may be
+ * reserved again), is writable in the direct map. */
+static void pgt_buf_tail_returned(struct test *t)
+{
+	paddr_t start, end, top;
+
+	pgt_buf_bounds(&start, &end, &top);
+	test_diag(t, "pgt_buf start=P0x%lx end=P0x%lx top=P0x%lx", start, end, top);
+	ASSERT_TRUE(t, start < end && end <= top);
+	EXPECT_TRUE(t, start <= kernel_root() && kernel_root() < end);
+	for (paddr_t pa = start; pa < end; pa += PAGE_SIZE)
+		if (!EXPECT_TRUE(t, memblock_is_reserved(pa)))
+			break;
+	for (paddr_t pa = end; pa < top; pa += PAGE_SIZE) {
+		struct pt_walk w = pt_walk(kernel_root(), DIRECT_MAP_BASE + pa);
+		u64 leaf = w.levels == 4 ? pte_val(w.pte) : w.levels == 3 ? pmd_val(w.pmd) : pud_val(w.pud);
+		if (!EXPECT_TRUE(t, w.leaf_size && (leaf & _PAGE_RW)))
+			break;
+	}
+}
+
 TEST_SUITE(boot_info,
 	TEST_CASE(memmap_sorted_disjoint),
 	TEST_CASE(memmap_covers_kernel),
@@ -196,4 +220,5 @@ TEST_SUITE(boot_info,
 	TEST_CASE(kernel_image_wx),
 	TEST_CASE(kernel_text_write_faults),
 	TEST_CASE(direct_map_large_nx),
-	TEST_CASE(stack_guard_pages));
+	TEST_CASE(stack_guard_pages),
+	TEST_CASE(pgt_buf_tail_returned));

@@ -131,7 +131,6 @@ static inline void user_access_end(void)
 	if (cpu_has(X86_SMAP))
 		asm volatile("clac" ::: "memory");
 }
-const char *cpu_feature_name(enum x86_feature f);
 u32 cpu_phys_addr_bits(void);
 void cpu_enable_protections(void);
 void cpu_report(void);
