@@ -30,7 +30,7 @@ extern const struct test_suite __test_suites_start[], __test_suites_end[];
 #define SUITE_INDENT "  "
 
 struct totals {
-	u32 pass, fail, skip;
+	u32 pass, fail, skip, error;
 };
 
 static const char *filter;
@@ -165,6 +165,18 @@ void test_skip(struct test *t, const char *reason)
 	klongjmp(&t->end, 1);
 }
 
+void test_error(struct test *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!t->error[0]) {
+		va_start(ap, fmt);
+		vformat(t->error, sizeof(t->error), fmt, ap);
+		va_end(ap);
+	}
+	test_end(t);
+}
+
 /* splitmix64: small, and every seed gives a full-period sequence. */
 u64 test_random(struct test *t)
 {
@@ -268,6 +280,9 @@ static void run_case(const struct test_suite *s, const struct test_case *c, u32 
 		printk(SUITE_INDENT "not ok %u %s # TIMEOUT after %lu s\n", number, c->name,
 		       cmdline.watchdog_seconds);
 		totals->fail++;
+	} else if (t.error[0]) {
+		printk(SUITE_INDENT "not ok %u %s # ERROR %s\n", number, c->name, t.error);
+		totals->error++;
 	} else if (t.skip_reason && !t.failed) {
 		printk(SUITE_INDENT "ok %u %s # SKIP %s\n", number, c->name, t.skip_reason);
 		totals->skip++;
@@ -291,7 +306,7 @@ static void run_suite(const struct test_suite *s, u32 number, struct totals *tot
 		if (case_selected(s, &s->cases[i]))
 			run_case(s, &s->cases[i], ++n, &mine);
 
-	if (mine.fail)
+	if (mine.fail || mine.error)
 		printk("not ok %u %s\n", number, s->name);
 	else if (mine.pass == 0)
 		printk("ok %u %s # SKIP all cases skipped\n", number, s->name);
@@ -300,6 +315,7 @@ static void run_suite(const struct test_suite *s, u32 number, struct totals *tot
 	totals->pass += mine.pass;
 	totals->fail += mine.fail;
 	totals->skip += mine.skip;
+	totals->error += mine.error;
 }
 
 static void list_suites(void)
@@ -329,9 +345,10 @@ int run_tests(const char *tests)
 			run_suite(s, ++n, &totals);
 	if (watchdog_fired())
 		printk("# watchdog: run ended after a case timed out; other CPUs are stopped\n");
-	printk("# totals: pass=%u fail=%u skip=%u\n", totals.pass, totals.fail, totals.skip);
+	printk("# totals: pass=%u fail=%u skip=%u error=%u\n", totals.pass, totals.fail, totals.skip,
+	       totals.error);
 	printk("mmulab: done pass=%u fail=%u\n", totals.pass, totals.fail);
 	if (watchdog_fired())
 		return VERDICT_PANIC;
-	return totals.fail ? VERDICT_FAIL : VERDICT_PASS;
+	return totals.fail || totals.error ? VERDICT_FAIL : VERDICT_PASS;
 }

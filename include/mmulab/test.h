@@ -42,6 +42,7 @@ struct test {
 	bool failed;
 	bool timed_out; /* stopped by the watchdog */
 	const char *skip_reason;
+	char error[120]; /* set-up failed before the mechanism was checked */
 	u64 seed;
 	u64 iterations;
 	u64 rng;
@@ -64,6 +65,12 @@ bool test_check_cmp(struct test *t, bool ok, const char *file, int line, const c
 		    const char *a_expr, const char *b_expr, u64 a, u64 b);
 void __noreturn test_end(struct test *t);
 void __noreturn test_skip(struct test *t, const char *reason);
+/*
+ * The case could not check what it is for (an allocation or a set-up step
+ * failed): it ends as "not ok N name # ERROR reason", counted apart from
+ * failures, so a broken set-up never reads as a caught bug.
+ */
+void __noreturn test_error(struct test *t, const char *fmt, ...) __printf(2, 3);
 /* The watchdog's way out of a case that ran too long. */
 void __noreturn test_timeout(struct test *t);
 void test_diag(struct test *t, const char *fmt, ...) __printf(2, 3);
@@ -86,6 +93,12 @@ u64 test_random(struct test *t);
 #define ASSERT_TRUE(t, c) do { if (!EXPECT_TRUE(t, c)) test_end(t); } while (0)
 #define ASSERT_EQ(t, a, b) do { if (!EXPECT_EQ(t, a, b)) test_end(t); } while (0)
 #define ASSERT_NE(t, a, b) do { if (!EXPECT_NE(t, a, b)) test_end(t); } while (0)
+/* A set-up step that must hold before the case can check anything. */
+#define SETUP_TRUE(t, c)                                                         \
+	do {                                                                     \
+		if (!(c))                                                        \
+			test_error(t, "set-up failed at %s:%d: %s", __FILE__, __LINE__, #c); \
+	} while (0)
 
 /*
  * Runs fn(t, arg) on every CPU in mask at once (the caller's own CPU too if
