@@ -10,6 +10,9 @@
  * Reference counts catch misuse on free: an allocated block has refcount 1
  * on its head, a free or never-allocated page 0, so a second free (even of
  * a page that was merged into a larger block since) sees 0.
+ *
+ * Freed frames are poisoned (see PAGE_POISON) and the poison is checked
+ * on allocation: use after free by a stale TLB entry becomes visible.
  */
 
 #include <mmulab/page.h>
@@ -37,6 +40,7 @@ struct node_pages {
 
 static struct node_pages nodes[MAX_NODES];
 static bool ready;
+static u64 poison_damaged;
 
 bool pfn_valid(pfn_t pfn)
 {
@@ -125,8 +129,67 @@ static struct page *take_block(struct node_pages *n, unsigned order)
 	return p;
 }
 
+static void poison_block(struct page *p, unsigned order)
+{
+	for (u64 i = 0; i < (1ULL << order); i++) {
+		u64 *w = page_address(&p[i]);
+		for (u32 j = 0; j < PAGE_SIZE / 8; j++)
+			w[j] = PAGE_POISON;
+		p[i].flags |= PG_poisoned;
+	}
+}
+
+/* Offset of the first byte of a poisoned page that lost its poison, or
+ * PAGE_SIZE when all of it is intact. */
+static u32 poison_damage_offset(const struct page *p)
+{
+	const u64 *w = page_address(p);
+
+	for (u32 j = 0; j < PAGE_SIZE / 8; j++)
+		if (w[j] != PAGE_POISON) {
+			u32 byte = 0;
+			while (((w[j] >> (8 * byte)) & 0xff) == (PAGE_POISON & 0xff))
+				byte++;
+			return j * 8 + byte;
+		}
+	return PAGE_SIZE;
+}
+
+bool page_poison_intact(const struct page *p, u32 *offset)
+{
+	*offset = PAGE_SIZE;
+	if (!(__atomic_load_n(&p->flags, __ATOMIC_ACQUIRE) & PG_poisoned))
+		return false;
+	*offset = poison_damage_offset(p);
+	return *offset == PAGE_SIZE;
+}
+
+u64 page_poison_damaged(void)
+{
+	return __atomic_load_n(&poison_damaged, __ATOMIC_RELAXED);
+}
+
+/* Called on allocation: the block's frames were written while free? */
+static void check_poison(struct page *p, unsigned order)
+{
+	for (u64 i = 0; i < (1ULL << order); i++) {
+		if (!(p[i].flags & PG_poisoned))
+			continue;
+		p[i].flags &= ~PG_poisoned;
+		u32 off = poison_damage_offset(&p[i]);
+		if (off == PAGE_SIZE)
+			continue;
+		__atomic_add_fetch(&poison_damaged, 1, __ATOMIC_RELAXED);
+		printk("mmulab: page_alloc: free frame P0x%lx written after it was freed: byte +0x%x "
+		       "holds 0x%lx (a write through a stale translation?)\n",
+		       page_to_phys(&p[i]), off,
+		       ((const u64 *)page_address(&p[i]))[off / 8]);
+	}
+}
+
 static void prepare_block(struct page *p, unsigned order, unsigned flags)
 {
+	check_poison(p, order);
 	p->refcount = 1;
 	if ((flags & ALLOC_COMPOUND) && order) {
 		p->flags |= PG_head;
@@ -200,6 +263,7 @@ static void release_block(struct page *p, unsigned order)
 			p[i].head = NULL;
 		}
 	}
+	poison_block(p, order);
 	spin_lock(&n->lock);
 	free_block(n, p->node, page_to_pfn(p), order);
 	spin_unlock(&n->lock);

@@ -20,7 +20,17 @@ enum page_flags {
 	PG_buddy = 1 << 1,    /* head of a free block; order holds its order */
 	PG_head = 1 << 2,     /* head of a compound (multi-page) allocation */
 	PG_tail = 1 << 3,     /* part of one; head points at the head */
+	PG_poisoned = 1 << 4, /* free, and filled with PAGE_POISON since it was freed */
 };
+
+/*
+ * Every frame freed to the buddy allocator is filled with this value and
+ * checked when it is handed out again: a write through a stale translation
+ * to a freed frame shows as damage naming the frame, and a stale read sees
+ * this value. Frames free since boot were never allocated and carry no
+ * poison (filling all of RAM at boot would cost seconds under TCG).
+ */
+#define PAGE_POISON 0xaaaaaaaaaaaaaaaaULL
 
 struct page {
 	u32 flags;
@@ -75,6 +85,13 @@ static inline void get_page(struct page *p)
 	__atomic_add_fetch(&p->refcount, 1, __ATOMIC_RELAXED);
 }
 void put_page(struct page *p);
+
+/* True when p is free and still holds the poison in every byte; else
+ * false, with the first damaged byte's offset in *offset (PAGE_SIZE when
+ * the page is not a poisoned free page at all). */
+bool page_poison_intact(const struct page *p, u32 *offset);
+/* Poisoned frames found damaged when they were handed out again. */
+u64 page_poison_damaged(void);
 
 u64 node_free_pages(int node);
 u64 node_present_pages(int node);

@@ -9,7 +9,8 @@
 #include <mmulab/audit.h>
 #include <mmulab/ptdump.h>
 #include <mmulab/string.h>
-#include "mm_util.h"
+#include "live.h"
+#include "numa_util.h"
 
 #define PAGES 64
 
@@ -191,6 +192,172 @@ static void audit_sees_bad_mapcount(struct test *t)
 	teardown(mm);
 }
 
+/* --- live address space: what other CPUs see (live.h) --- */
+
+#define LIVE_PAGES 8
+
+/* An address space with LIVE_PAGES written pages, not loaded here. */
+static struct mm *live_setup(struct test *t, u32 prot)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+
+	SETUP_TRUE(t, fill_user(USER_BASE, LIVE_PAGES, 3) == 0);
+	if (prot != (VM_READ | VM_WRITE))
+		SETUP_TRUE(t, mm_protect(mm, USER_BASE, LIVE_PAGES * PAGE_SIZE, prot) == 0);
+	mm_switch(NULL);
+	return mm;
+}
+
+struct range_op {
+	struct mm *mm;
+	u32 prot;
+	int result;
+};
+
+static void op_unmap(struct test *t, void *arg)
+{
+	struct range_op *o = arg;
+	(void)t;
+	o->result = mm_unmap(o->mm, USER_BASE, LIVE_PAGES * PAGE_SIZE);
+}
+
+static void op_protect(struct test *t, void *arg)
+{
+	struct range_op *o = arg;
+	(void)t;
+	o->result = mm_protect(o->mm, USER_BASE, LIVE_PAGES * PAGE_SIZE, o->prot);
+}
+
+/* munmap while other CPUs read and write the range: once it returned,
+ * every access of theirs faults, none reads a freed frame's poison, and
+ * no freed frame is written (its poison is intact). A zap that frees
+ * before its shootdown, or skips it, leaves them on the old frames. */
+static void live_munmap(struct test *t)
+{
+	struct free_snapshot before = free_snapshot();
+	struct mm *mm = live_setup(t, VM_READ | VM_WRITE);
+	static struct live l;
+	struct range_op o = { mm, 0, -1 };
+
+	live_init(t, &l, mm, USER_BASE, LIVE_PAGES, LIVE_READ | LIVE_WRITE);
+	live_note_frames(&l);
+	live_run(t, &l, op_unmap, &o);
+	EXPECT_EQ(t, o.result, 0);
+	live_expect_ran(t, &l);
+	live_expect_refused_after(t, &l);
+	live_expect_clean_reads(t, &l);
+	live_expect_old_frames_untouched(t, &l);
+	EXPECT_EQ(t, page_poison_damaged(), 0);
+	mm_destroy(mm);
+	expect_same_free(t, before);
+}
+
+/* mprotect(READ) while other CPUs write: no write completes once the
+ * call returned (the lost write permission was shot down), and what they
+ * wrote before is what the range holds. */
+static void live_mprotect_rw_to_r(struct test *t)
+{
+	struct mm *mm = live_setup(t, VM_READ | VM_WRITE);
+	static struct live l;
+	struct range_op o = { mm, VM_READ, -1 };
+
+	live_init(t, &l, mm, USER_BASE, LIVE_PAGES, LIVE_WRITE);
+	live_run(t, &l, op_protect, &o);
+	EXPECT_EQ(t, o.result, 0);
+	live_expect_ran(t, &l);
+	live_expect_refused_after(t, &l);
+	mm_switch(mm);
+	live_expect_last_writes_visible(t, &l);
+	teardown(mm);
+}
+
+/* mprotect(NONE) while other CPUs read: no read completes once the call
+ * returned. */
+static void live_mprotect_r_to_none(struct test *t)
+{
+	struct mm *mm = live_setup(t, VM_READ);
+	static struct live l;
+	struct range_op o = { mm, 0, -1 };
+
+	live_init(t, &l, mm, USER_BASE, LIVE_PAGES, LIVE_READ);
+	live_run(t, &l, op_protect, &o);
+	EXPECT_EQ(t, o.result, 0);
+	live_expect_ran(t, &l);
+	live_expect_refused_after(t, &l);
+	teardown(mm);
+}
+
+/* --- contents and placement of demand-zero pages --- */
+
+/* A fresh anonymous page reads zero in every byte, even on a frame that
+ * last held someone's data: fill pages completely, unmap them (their
+ * frames go back to this node's free lists), map again and fault in. */
+static void fresh_page_zero_on_dirty_frame(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	paddr_t old[LIVE_PAGES];
+	u32 reused = 0, nonzero = 0;
+
+	for (u32 i = 0; i < LIVE_PAGES; i++) {
+		vaddr_t va = USER_BASE + i * PAGE_SIZE;
+		SETUP_TRUE(t, user_write64(va, 1).vector == FAULT_NONE);
+		old[i] = frame_at(mm, va);
+		fill_frame(old[i], 9, i);
+	}
+	SETUP_TRUE(t, mm_unmap(mm, USER_BASE, PAGES * PAGE_SIZE) == 0);
+	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE, 0) == 0);
+	for (u32 i = 0; i < LIVE_PAGES; i++) {
+		vaddr_t va = USER_BASE + i * PAGE_SIZE;
+		u64 v = 1;
+		EXPECT_EQ(t, user_read64(va, &v).vector, FAULT_NONE);
+		paddr_t f = frame_at(mm, va);
+		for (u32 j = 0; j < LIVE_PAGES; j++)
+			reused += f == old[j];
+		const u64 *w = frame_va(f);
+		for (u32 j = 0; j < PAGE_SIZE / 8; j++)
+			nonzero += w[j] != 0;
+	}
+	test_diag(t, "%u of %u new pages are on frames that held data", reused, LIVE_PAGES);
+	SETUP_TRUE(t, reused > 0);
+	EXPECT_EQ(t, nonzero, 0);
+	teardown(mm);
+}
+
+static void fault_here(struct test *t, void *arg)
+{
+	struct mm *mm = arg;
+	(void)t;
+	mm_switch(mm);
+	vaddr_t va = USER_BASE + this_cpu()->node * PAGE_SIZE;
+	EXPECT_EQ(t, user_write64(va, 5).vector, FAULT_NONE);
+	mm_switch(NULL);
+}
+
+/* A demand-zero page comes from the faulting CPU's node: one fault from
+ * a CPU on each node with memory, each into its own page. */
+static void demand_zero_on_faulting_node(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	u32 tried = 0;
+
+	mm_switch(NULL);
+	for (int n = 0; n < nr_nodes() && n < PAGES; n++) {
+		int cpu = cpu_on_node(n);
+		if (cpu < 0 || !node_present_pages(n))
+			continue;
+		struct cpumask m = { 0 };
+		cpumask_set(&m, (u32)cpu);
+		test_on_cpus(t, &m, fault_here, mm);
+		EXPECT_EQ(t, node_at(mm, USER_BASE + n * PAGE_SIZE), n);
+		tried++;
+	}
+	if (tried < 2) {
+		mm_destroy(mm);
+		test_skip(t, "needs CPUs on two nodes with memory");
+	}
+	mm_destroy(mm);
+}
+
 TEST_SUITE_FLAGS(mm_basic, TEST_MM_AUDIT,
 	TEST_CASE(demand_zero_and_back),
 	TEST_CASE(munmap_returns_frames),
@@ -198,4 +365,9 @@ TEST_SUITE_FLAGS(mm_basic, TEST_MM_AUDIT,
 	TEST_CASE(prot_none_and_back),
 	TEST_CASE(no_vma_is_maperr),
 	TEST_CASE(ptdump_shows_flags),
-	TEST_CASE(audit_sees_bad_mapcount));
+	TEST_CASE(audit_sees_bad_mapcount),
+	TEST_CASE(live_munmap),
+	TEST_CASE(live_mprotect_rw_to_r),
+	TEST_CASE(live_mprotect_r_to_none),
+	TEST_CASE(fresh_page_zero_on_dirty_frame),
+	TEST_CASE(demand_zero_on_faulting_node));

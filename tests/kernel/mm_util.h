@@ -69,4 +69,29 @@ static inline pte_t pte_at(struct mm *mm, vaddr_t va)
 	return pte ? *pte : __pte(0);
 }
 
+/* Whole-page contents: every 64-bit word of page number `page` gets its
+ * own value, so a copy that drops or shifts any part of a page shows. */
+static inline u64 page_pattern(u64 seed, u32 page, u32 word)
+{
+	return pattern(((vaddr_t)page << PAGE_SHIFT) | (word * 8), seed);
+}
+
+static inline void fill_frame(paddr_t pa, u64 seed, u32 page)
+{
+	u64 *w = frame_va(pa);
+	for (u32 j = 0; j < PAGE_SIZE / 8; j++)
+		w[j] = page_pattern(seed, page, j);
+}
+
+/* Words of the frame that differ from page's pattern, outside the bytes
+ * [skip, skip_end) (a word a case or a hammer wrote on purpose). */
+static inline u32 frame_diff_words(paddr_t pa, u64 seed, u32 page, u32 skip, u32 skip_end)
+{
+	const u64 *w = frame_va(pa);
+	u32 bad = 0;
+	for (u32 j = 0; j < PAGE_SIZE / 8; j++)
+		bad += (j * 8 < skip || j * 8 >= skip_end) && w[j] != page_pattern(seed, page, j);
+	return bad;
+}
+
 #endif
