@@ -7,7 +7,7 @@
 #include <mmulab/audit.h>
 #include <mmulab/gup.h>
 #include <mmulab/percpu.h>
-#include "mm_util.h"
+#include "live.h"
 
 #define PAGES 4
 
@@ -108,7 +108,61 @@ static void device_writes_visible(struct test *t)
 	finish(mm);
 }
 
+/* --- live address space (live.h) --- */
+
+struct fork_op {
+	struct mm *parent, *child;
+};
+
+static void op_fork(struct test *t, void *arg)
+{
+	struct fork_op *f = arg;
+	(void)t;
+	f->child = mm_fork(f->parent);
+}
+
+/* Hammers read and write the pinned pages while this CPU forks. A pinned
+ * page stays the parent's, writable: no hammer write faults into a COW
+ * copy after the fork, every hammer write reaches the pinned frame (the
+ * pin's holder sees it), and the child's copy equals the page in every
+ * byte but the hammers' words. */
+static void live_pinned_keeps_contents_through_fork(struct test *t)
+{
+	struct free_snapshot before = free_snapshot();
+	struct mm *mm = populated(t);
+	struct page *pg[PAGES];
+	static struct live l;
+	struct fork_op f = { mm, NULL };
+
+	ASSERT_EQ(t, pin_pages(mm, USER_BASE, PAGES, true, pg), 0);
+	for (u32 i = 0; i < PAGES; i++)
+		fill_frame(page_to_phys(pg[i]), 15, i);
+	mm_switch(NULL);
+	live_init(t, &l, mm, USER_BASE, PAGES, LIVE_READ | LIVE_WRITE);
+	live_run(t, &l, op_fork, &f);
+	ASSERT_TRUE(t, f.child != NULL);
+	live_expect_ran(t, &l);
+	live_expect_clean_reads(t, &l);
+	EXPECT_EQ(t, mm->faults.cow_copy, 0);
+	u32 words_end = (u32)(live_word(&l, l.nr_hammers, 0) - USER_BASE);
+	for (u32 i = 0; i < PAGES; i++) {
+		vaddr_t va = USER_BASE + i * PAGE_SIZE;
+		EXPECT_EQ(t, frame_at(mm, va), page_to_phys(pg[i]));
+		EXPECT_EQ(t, frame_diff_words(page_to_phys(pg[i]), 15, i, 64, words_end), 0);
+		EXPECT_EQ(t, frame_diff_words(frame_at(f.child, va), 15, i, 64, words_end), 0);
+		for (u32 h = 0; h < l.nr_hammers; h++)
+			EXPECT_EQ(t, *(u64 *)((u8 *)page_address(pg[i]) + 64 + 8 * h), l.h[h].last[i]);
+	}
+	mm_switch(mm);
+	live_expect_last_writes_visible(t, &l);
+	mm_destroy(f.child);
+	unpin_pages(pg, PAGES);
+	finish(mm);
+	expect_same_free(t, before);
+}
+
 TEST_SUITE_FLAGS(pin, TEST_MM_AUDIT,
 	TEST_CASE(frame_survives_mprotect),
 	TEST_CASE(frame_survives_fork_and_parent_write),
-	TEST_CASE(device_writes_visible));
+	TEST_CASE(device_writes_visible),
+	TEST_CASE(live_pinned_keeps_contents_through_fork));
