@@ -10,6 +10,7 @@
 #include <mmulab/cmdline.h>
 #include <arch/cpu.h>
 #include <arch/tsc.h>
+#include "live.h"
 #include "numa_util.h"
 
 #define PAGES 8
@@ -134,8 +135,77 @@ static void periodic_scanner_hints(struct test *t)
 	mm_destroy(s.mm);
 }
 
+/* --- live address space (live.h) --- */
+
+struct scan_op {
+	struct mm *mm;
+	u64 hinted;
+};
+
+static void op_scan(struct test *t, void *arg)
+{
+	struct scan_op *o = arg;
+	(void)t;
+	o->hinted = numa_scan(o->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE);
+}
+
+/* Hammers read and write the pages while this CPU scans them. Once the
+ * scan returned, the hints must be what the hammers' next accesses meet:
+ * exactly one hint fault per page (whoever comes first), and no write
+ * lost across a migration the fault may make. A scan that skips or
+ * reorders its shootdown leaves the hammers on their cached translations,
+ * and no hint fault happens. Needs no second node. */
+static void live_scan_forces_hint_fault(struct test *t)
+{
+	struct mm *mm = mm_create(this_cpu()->node);
+	static struct live l;
+	struct scan_op o = { mm, 0 };
+
+	SETUP_TRUE(t, mm != NULL);
+	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE, 0) == 0);
+	SETUP_TRUE(t, write_from(t, this_cpu()->id, mm, USER_BASE, PAGES, 77) == 0);
+	live_init(t, &l, mm, USER_BASE, PAGES, LIVE_READ | LIVE_WRITE);
+	u64 hints_before = numa_stats.numa_hint_faults;
+	live_run(t, &l, op_scan, &o);
+	u64 hints = numa_stats.numa_hint_faults - hints_before;
+	test_diag(t, "%lu pages hinted, %lu hint faults", o.hinted, hints);
+	EXPECT_EQ(t, o.hinted, PAGES);
+	EXPECT_EQ(t, hints, PAGES);
+	live_expect_ran(t, &l);
+	live_expect_clean_reads(t, &l);
+	mm_switch(mm);
+	live_expect_last_writes_visible(t, &l);
+	mm_switch(NULL);
+	mm_destroy(mm);
+}
+
+/* --- contents --- */
+
+/* A migrated page equals its source in every byte: whole pages filled
+ * with a per-page pattern, moved to another node, compared word by word. */
+static void migrated_page_whole(struct test *t)
+{
+	struct setup s = populate(t, VM_READ | VM_WRITE);
+	paddr_t old[PAGES];
+
+	for (u32 i = 0; i < PAGES; i++) {
+		old[i] = frame_at(s.mm, USER_BASE + i * PAGE_SIZE);
+		fill_frame(old[i], 88, i);
+	}
+	EXPECT_EQ(t, migrate_pages(s.mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE, s.away), PAGES);
+	for (u32 i = 0; i < PAGES; i++) {
+		paddr_t f = frame_at(s.mm, USER_BASE + i * PAGE_SIZE);
+		SETUP_TRUE(t, f != old[i]);
+		EXPECT_EQ(t, node_at(s.mm, USER_BASE + i * PAGE_SIZE), s.away);
+		EXPECT_EQ(t, frame_diff_words(f, 88, i, 0, 0), 0);
+	}
+	mm_destroy(s.mm);
+}
+
 TEST_SUITE_FLAGS(numa_hint, TEST_MM_AUDIT,
 	TEST_CASE(remote_access_migrates),
 	TEST_CASE(local_access_stays),
 	TEST_CASE(read_only_stays_read_only),
-	TEST_CASE(periodic_scanner_hints));
+	TEST_CASE(periodic_scanner_hints),
+	TEST_CASE(live_scan_forces_hint_fault),
+	TEST_CASE(migrated_page_whole));

@@ -9,6 +9,7 @@
  * the end each page holds the last value, and the audit is clean.
  */
 
+#include "live.h"
 #include "numa_util.h"
 
 #define PAGES 2
@@ -104,4 +105,53 @@ static void no_lost_write(struct test *t)
 	mm_destroy(mm);
 }
 
-TEST_SUITE_FLAGS(numa_race, TEST_MM_AUDIT, TEST_CASE(no_lost_write));
+/* --- live address space (live.h) --- */
+
+#define LIVE_PAGES 8
+
+struct migrate_op {
+	struct mm *mm;
+	int node;
+	u64 moved;
+};
+
+static void op_migrate(struct test *t, void *arg)
+{
+	struct migrate_op *o = arg;
+	(void)t;
+	o->moved = migrate_pages(o->mm, USER_BASE, USER_BASE + LIVE_PAGES * PAGE_SIZE, o->node);
+}
+
+/* Hammers read back their last write and write the next, on every page,
+ * while this CPU migrates the pages to another node. No write may be lost
+ * (each read finds the hammer's own last write, and so does a fresh walk
+ * afterwards), no hammer reads a freed frame, and the old frames, freed
+ * by the migration, are never written after (their poison is intact). */
+static void live_migrate_keeps_writes(struct test *t)
+{
+	int home = this_cpu()->node;
+	int away_cpu = cpu_off_node(home);
+	static struct live l;
+
+	if (away_cpu < 0)
+		test_skip(t, "needs CPUs on two nodes with memory");
+	struct mm *mm = mm_create(home);
+	SETUP_TRUE(t, mm != NULL);
+	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, LIVE_PAGES * PAGE_SIZE, VM_READ | VM_WRITE, 0) == 0);
+	SETUP_TRUE(t, write_from(t, this_cpu()->id, mm, USER_BASE, LIVE_PAGES, 5) == 0);
+	struct migrate_op o = { mm, cpus[away_cpu].node, 0 };
+	live_init(t, &l, mm, USER_BASE, LIVE_PAGES, LIVE_READ | LIVE_WRITE);
+	live_note_frames(&l);
+	live_run(t, &l, op_migrate, &o);
+	EXPECT_EQ(t, o.moved, LIVE_PAGES);
+	live_expect_ran(t, &l);
+	live_expect_clean_reads(t, &l);
+	live_expect_old_frames_untouched(t, &l);
+	mm_switch(mm);
+	live_expect_last_writes_visible(t, &l);
+	mm_switch(NULL);
+	mm_destroy(mm);
+}
+
+TEST_SUITE_FLAGS(numa_race, TEST_MM_AUDIT, TEST_CASE(no_lost_write),
+	TEST_CASE(live_migrate_keeps_writes));
