@@ -159,6 +159,10 @@ def parse(text):
             run.saw_ktap = True
             close_levels_deeper_than(indent)
             expect_no_unclosed()
+            if len(stack) >= 2 and stack[-1].indent == indent:
+                # A sibling subtest begins: the open one never got its result.
+                close_levels_deeper_than(indent - 1)
+                expect_no_unclosed()
             if not stack or stack[-1].indent < indent:
                 stack.append(_Level(indent))
             continue
@@ -211,7 +215,8 @@ def parse(text):
         lvl = stack.pop()
         _check_plan(run, lvl, truncated=True)
         if stack:
-            run.strict.append(f"subtest '{lvl.name}' not closed: the log ends inside it")
+            run.strict.append(f"subtest '{lvl.name}': missing subtest result line "
+                              "(the log ends inside it)")
     _check_closing(run)
     return run
 
