@@ -253,6 +253,12 @@ enum result { RESULT_PASS, RESULT_FAIL, RESULT_TIMEOUT, RESULT_ERROR, RESULT_SKI
 #define NAMED_MAX 32
 #define NOT_RUN "not run: run aborted"
 
+struct named_case {
+	const struct test_suite *s;
+	const struct test_case *c;
+	bool error;
+};
+
 /*
  * Where the run stands, so that a panic on any CPU can still close the
  * KTAP it cut short (every plan met, every subtest closed) and print
@@ -267,13 +273,13 @@ static struct {
 	const struct test_case *running;  /* started, no result line yet */
 	struct totals suite_totals, totals;
 	u32 named;			  /* failed and error cases, by name below */
-	struct { const struct test_suite *s; const struct test_case *c; bool error; } names[NAMED_MAX];
+	struct named_case names[NAMED_MAX];
 } run;
 
 static void remember_name(const struct test_case *c, bool error)
 {
 	if (run.named < NAMED_MAX)
-		run.names[run.named] = (typeof(run.names[0])){ run.suite, c, error };
+		run.names[run.named] = (struct named_case){ run.suite, c, error };
 	run.named++;
 }
 
