@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Boots one mmulab configuration under OVMF in QEMU (TCG) and exits with the
-# kernel's verdict: 0 all passed, 1 some case failed, 2 panic, watchdog,
-# timeout or a boot failure. Run with --help for the options.
+# verdict of the kernel's closing line: 0 all passed, 1 some case failed or
+# ended in ERROR (or the command line was rejected), 2 panic, watchdog,
+# timeout, or no closing line at all (QEMU refused to start, boot failure).
+# Run with --help for the options.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,8 +32,12 @@ usage() {
 usage: run-qemu.sh [options] [-- raw QEMU arguments]
 
 Boots build/BOOTX64.EFI (or the USB image) under OVMF with TCG and exits
-with the kernel's verdict: 0 all passed, 1 some case failed, 2 panic,
-watchdog, timeout or boot failure. The serial console goes to stdout.
+with the verdict of the kernel's closing line ("mmulab: done ...
+verdict=V"): 0 pass, 1 fail (a case failed or ended in ERROR, or the
+kernel rejected its command line), 2 panic or watchdog. Without that line
+(QEMU refused to start, a timeout, a hang or reset in boot) the exit is 2
+and stderr says why, after QEMU's own message. The serial console goes to
+stdout as it comes.
 
   --cpus N           vCPUs (default 4)
   --nodes N          NUMA nodes (default 2). N >= 2 makes one memory backend,
@@ -56,7 +62,8 @@ watchdog, timeout or boot failure. The serial console goes to stdout.
   --gdb [PORT]       QEMU waits for gdb on PORT (default 1234); prints the gdb
                      command; no timeout unless --timeout is given
   --timeout S        kill QEMU after S seconds and exit 2 (default 600)
-  --log FILE         also write the serial log to FILE
+  --log FILE         also write the serial log to FILE, without the
+                     firmware's ANSI escapes and carriage returns
   --dry-run          print the QEMU command line and exit
   -h, --help         this text
 EOF
@@ -247,27 +254,50 @@ if [ "$dry_run" = 1 ]; then
     exit 0
 fi
 
+# The serial stream goes to stdout as it comes and to a file; the verdict
+# is read from that file, never from QEMU's exit status alone: QEMU exits 1
+# both for "the kernel wrote verdict 0" and for "QEMU refused to start".
+serial="$tmp/serial"
 status=0
-if [ -n "$log" ]; then
-    mkdir -p "$(dirname "$log")"
-    if [ "$timeout_s" -gt 0 ]; then
-        timeout --foreground -k 5 "$timeout_s" "${args[@]}" < /dev/null | tee "$log" || status=${PIPESTATUS[0]}
-    else
-        "${args[@]}" | tee "$log" || status=${PIPESTATUS[0]}
-    fi
+if [ "$timeout_s" -gt 0 ]; then
+    timeout --foreground -k 5 "$timeout_s" "${args[@]}" < /dev/null | tee "$serial" || status=${PIPESTATUS[0]}
 else
-    if [ "$timeout_s" -gt 0 ]; then
-        timeout --foreground -k 5 "$timeout_s" "${args[@]}" < /dev/null || status=$?
-    else
-        "${args[@]}" || status=$?
-    fi
+    "${args[@]}" | tee "$serial" || status=${PIPESTATUS[0]}
 fi
 
-case "$status" in
-    1) exit 0 ;;
-    3) exit 1 ;;
-    5) exit 2 ;;
-    124|137) echo "run-qemu: timeout after $timeout_s s" >&2; exit 2 ;;
-    0) echo "run-qemu: QEMU exited without a verdict (triple fault with -no-reboot, or the guest powered off)" >&2; exit 2 ;;
-    *) echo "run-qemu: QEMU exited with status $status" >&2; exit 2 ;;
+# Firmware output carries ANSI escapes (OVMF clears the screen) and CRs.
+clean_log() {
+    sed -e 's/\x1b\[[0-9;=?]*[A-Za-z]//g' -e 's/\x1b[()][A-Z0-9]//g' -e 's/\r//g' "$1"
+}
+if [ -n "$log" ]; then
+    mkdir -p "$(dirname "$log")"
+    clean_log "$serial" > "$log"
+fi
+
+# The kernel's closing line: mmulab: done pass=N fail=N skip=N error=N verdict=V
+closing=$(clean_log "$serial" | grep -a '^mmulab: done .*verdict=' | tail -n 1 || true)
+verdict=${closing##*verdict=}
+case "$verdict" in
+    pass) code=0 ;;
+    fail) code=1 ;;
+    panic) code=2 ;;
+    *) code="" ;;
 esac
+
+if [ -z "$code" ]; then
+    case "$status" in
+        124|137) echo "run-qemu: timeout after $timeout_s s, before the kernel's closing line" >&2 ;;
+        *) if [ ! -s "$serial" ]; then
+               echo "run-qemu: QEMU did not start (exit status $status; its message is above)" >&2
+           else
+               echo "run-qemu: QEMU exited with status $status before the kernel's closing line" >&2
+           fi ;;
+    esac
+    exit 2
+fi
+# isa-debug-exit makes QEMU exit with (verdict << 1) | 1.
+if [ "$status" != $((code * 2 + 1)) ]; then
+    echo "run-qemu: the kernel's closing line says verdict=$verdict but QEMU exited with status $status" >&2
+    exit 2
+fi
+exit "$code"

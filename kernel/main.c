@@ -40,6 +40,13 @@ struct boot_info *boot_info(void)
 	return boot;
 }
 
+/* A usage error, not a crash: one line naming the word, no register dump. */
+static void __noreturn reject_cmdline(const char *err)
+{
+	printk("mmulab: error: cmdline: %s\n", err);
+	run_end(VERDICT_FAIL);
+}
+
 static void parse_cmdline(void)
 {
 	static char text[BOOT_CMDLINE_MAX];
@@ -48,10 +55,9 @@ static void parse_cmdline(void)
 	memcpy(text, boot->cmdline, sizeof(text));
 	text[sizeof(text) - 1] = 0;
 	printk("mmulab: cmdline: \"%s\"\n", text);
-	if (!cmdline_parse(text, &cmdline, err, sizeof(err)))
-		panic("cmdline: %s", err);
-	if (cmdline.bugs && !bugs_enable(cmdline.bugs, err, sizeof(err)))
-		panic("cmdline: %s", err);
+	if (!cmdline_parse(text, &cmdline, err, sizeof(err)) ||
+	    (cmdline.bugs && !bugs_enable(cmdline.bugs, err, sizeof(err))))
+		reject_cmdline(err);
 	bugs_report();
 }
 
@@ -89,7 +95,7 @@ static void __noreturn kmain_late(void *unused)
 	start_secondary_cpus();
 	printk("mmulab: boot complete, running tests\n");
 	irq_enable();
-	machine_exit(run_tests(cmdline.tests));
+	run_tests(cmdline.tests);
 }
 
 void kmain(struct boot_info *info)

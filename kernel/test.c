@@ -248,8 +248,73 @@ int test_other_cpu(void)
 
 /* --- running --- */
 
-static void run_case(const struct test_suite *s, const struct test_case *c, u32 number,
-		     struct totals *totals)
+enum result { RESULT_PASS, RESULT_FAIL, RESULT_TIMEOUT, RESULT_ERROR, RESULT_SKIP };
+
+#define NAMED_MAX 32
+#define NOT_RUN "not run: run aborted"
+
+struct named_case {
+	const struct test_suite *s;
+	const struct test_case *c;
+	bool error;
+};
+
+/*
+ * Where the run stands, so that a panic on any CPU can still close the
+ * KTAP it cut short (every plan met, every subtest closed) and print
+ * totals that agree with the lines above them.
+ */
+static struct {
+	bool ktap_started;
+	u32 suite_number;		  /* of the open subtest; 0: none open */
+	const struct test_suite *suite;   /* the open subtest */
+	u32 next_case;			  /* index in suite->cases of the next case */
+	u32 case_number;		  /* results printed in the open subtest */
+	const struct test_case *running;  /* started, no result line yet */
+	struct totals suite_totals, totals;
+	u32 named;			  /* failed and error cases, by name below */
+	struct named_case names[NAMED_MAX];
+} run;
+
+static void remember_name(const struct test_case *c, bool error)
+{
+	if (run.named < NAMED_MAX)
+		run.names[run.named] = (struct named_case){ run.suite, c, error };
+	run.named++;
+}
+
+static void print_result(const struct test_case *c, enum result r, const char *why)
+{
+	u32 n = ++run.case_number;
+
+	switch (r) {
+	case RESULT_PASS:
+		printk(SUITE_INDENT "ok %u %s\n", n, c->name);
+		run.suite_totals.pass++;
+		break;
+	case RESULT_FAIL:
+		printk(SUITE_INDENT "not ok %u %s\n", n, c->name);
+		run.suite_totals.fail++;
+		remember_name(c, false);
+		break;
+	case RESULT_TIMEOUT:
+		printk(SUITE_INDENT "not ok %u %s # TIMEOUT %s\n", n, c->name, why);
+		run.suite_totals.fail++;
+		remember_name(c, false);
+		break;
+	case RESULT_ERROR:
+		printk(SUITE_INDENT "not ok %u %s # ERROR %s\n", n, c->name, why);
+		run.suite_totals.error++;
+		remember_name(c, true);
+		break;
+	case RESULT_SKIP:
+		printk(SUITE_INDENT "ok %u %s # SKIP %s\n", n, c->name, why);
+		run.suite_totals.skip++;
+		break;
+	}
+}
+
+static void run_case(const struct test_suite *s, const struct test_case *c)
 {
 	struct cpu *cpu = this_cpu();
 	struct test t = {
@@ -258,11 +323,13 @@ static void run_case(const struct test_suite *s, const struct test_case *c, u32 
 		.seed = cmdline.seed_given ? cmdline.seed : boot_seed,
 		.iterations = cmdline.iterations ? cmdline.iterations : c->default_iterations,
 	};
+	char timeout[32];
 
 	t.rng = t.seed;
 	if (c->flags & TEST_RANDOMIZED)
 		test_diag(&t, "%s: seed=0x%lx iterations=%lu (replay: seed=0x%lx iterations=%lu)",
 			  c->name, t.seed, t.iterations, t.seed, t.iterations);
+	run.running = c;
 	cpu->test = &t;
 	watchdog_arm(cmdline.watchdog_seconds);
 	if (ksetjmp(&t.end) == 0)
@@ -276,46 +343,134 @@ static void run_case(const struct test_suite *s, const struct test_case *c, u32 
 		t.failed = true;
 	}
 
+	run.running = NULL;
 	if (t.timed_out) {
-		printk(SUITE_INDENT "not ok %u %s # TIMEOUT after %lu s\n", number, c->name,
-		       cmdline.watchdog_seconds);
-		totals->fail++;
+		format(timeout, sizeof(timeout), "after %lu s", cmdline.watchdog_seconds);
+		print_result(c, RESULT_TIMEOUT, timeout);
 	} else if (t.error[0]) {
-		printk(SUITE_INDENT "not ok %u %s # ERROR %s\n", number, c->name, t.error);
-		totals->error++;
+		print_result(c, RESULT_ERROR, t.error);
 	} else if (t.skip_reason && !t.failed) {
-		printk(SUITE_INDENT "ok %u %s # SKIP %s\n", number, c->name, t.skip_reason);
-		totals->skip++;
-	} else if (t.failed) {
-		printk(SUITE_INDENT "not ok %u %s\n", number, c->name);
-		totals->fail++;
+		print_result(c, RESULT_SKIP, t.skip_reason);
 	} else {
-		printk(SUITE_INDENT "ok %u %s\n", number, c->name);
-		totals->pass++;
+		print_result(c, t.failed ? RESULT_FAIL : RESULT_PASS, NULL);
 	}
 }
 
-static void run_suite(const struct test_suite *s, u32 number, struct totals *totals)
+static void open_suite(const struct test_suite *s, u32 number)
 {
-	struct totals mine = { 0 };
-	u32 n = 0;
-
+	run.suite = s;
+	run.suite_number = number;
+	run.next_case = 0;
+	run.case_number = 0;
+	run.suite_totals = (struct totals){ 0 };
 	printk(SUITE_INDENT "KTAP version 1\n" SUITE_INDENT "# Subtest: %s\n" SUITE_INDENT "1..%u\n",
 	       s->name, selected_cases(s));
-	for (u32 i = 0; i < s->case_count && !watchdog_fired(); i++)
-		if (case_selected(s, &s->cases[i]))
-			run_case(s, &s->cases[i], ++n, &mine);
+}
 
-	if (mine.fail || mine.error)
-		printk("not ok %u %s\n", number, s->name);
-	else if (mine.pass == 0)
-		printk("ok %u %s # SKIP all cases skipped\n", number, s->name);
+/* Cases from next_case on that were selected but will not run. */
+static void skip_rest_of_suite(const char *why)
+{
+	const struct test_suite *s = run.suite;
+
+	for (; run.next_case < s->case_count; run.next_case++)
+		if (case_selected(s, &s->cases[run.next_case]))
+			print_result(&s->cases[run.next_case], RESULT_SKIP, why);
+}
+
+/* A suite with no case passed and none failed is skipped as a whole: why
+ * says whether its cases skipped themselves or never ran. */
+static void close_suite(const char *why)
+{
+	const struct totals *mine = &run.suite_totals;
+	const char *name = run.suite->name;
+	u32 number = run.suite_number;
+
+	if (mine->fail || mine->error)
+		printk("not ok %u %s\n", number, name);
+	else if (mine->pass)
+		printk("ok %u %s\n", number, name);
 	else
-		printk("ok %u %s\n", number, s->name);
-	totals->pass += mine.pass;
-	totals->fail += mine.fail;
-	totals->skip += mine.skip;
-	totals->error += mine.error;
+		printk("ok %u %s # SKIP %s\n", number, name, why);
+	run.totals.pass += mine->pass;
+	run.totals.fail += mine->fail;
+	run.totals.skip += mine->skip;
+	run.totals.error += mine->error;
+	run.suite = NULL;
+}
+
+static bool run_aborted(void)
+{
+	return watchdog_fired();
+}
+
+static void run_suite(const struct test_suite *s, u32 number)
+{
+	open_suite(s, number);
+	for (; run.next_case < s->case_count && !run_aborted(); run.next_case++)
+		if (case_selected(s, &s->cases[run.next_case]))
+			run_case(s, &s->cases[run.next_case]);
+	skip_rest_of_suite(NOT_RUN);
+	close_suite("all cases skipped");
+}
+
+/* Every suite after the open one (or after the last closed one) gets its
+ * subtest with each selected case skipped: the plans stay met. */
+static void skip_remaining_suites(void)
+{
+	u32 n = 0;
+
+	for (const struct test_suite *s = __test_suites_start; s < __test_suites_end; s++) {
+		if (!selected_cases(s) || ++n <= run.suite_number)
+			continue;
+		open_suite(s, n);
+		skip_rest_of_suite(NOT_RUN);
+		close_suite(NOT_RUN);
+	}
+}
+
+static const char *verdict_name(enum run_verdict v)
+{
+	return v == VERDICT_PASS ? "pass" : v == VERDICT_FAIL ? "fail" : "panic";
+}
+
+void run_end(enum run_verdict verdict)
+{
+	const struct totals *t = &run.totals;
+
+	for (u32 i = 0; i < run.named && i < NAMED_MAX; i++)
+		printk("# %s: %s.%s\n", run.names[i].error ? "error" : "failed", run.names[i].s->name,
+		       run.names[i].c->name);
+	if (run.named > NAMED_MAX)
+		printk("# ... and %u more failed or error cases\n", run.named - NAMED_MAX);
+	printk("# totals: pass=%u fail=%u skip=%u error=%u\n", t->pass, t->fail, t->skip, t->error);
+	printk("mmulab: done pass=%u fail=%u skip=%u error=%u verdict=%s\n", t->pass, t->fail,
+	       t->skip, t->error, verdict_name(verdict));
+	machine_exit(verdict);
+}
+
+const char *run_diag_indent(void)
+{
+	return run.suite ? SUITE_INDENT : "";
+}
+
+void run_end_after_panic(const char *reason)
+{
+	char why[160];
+
+	if (run.ktap_started) {
+		if (run.suite) {
+			if (run.running) {
+				format(why, sizeof(why), "panic: %s", reason);
+				print_result(run.running, RESULT_ERROR, why);
+				run.running = NULL;
+				run.next_case++;
+			}
+			skip_rest_of_suite(NOT_RUN);
+			close_suite("all cases skipped");
+		}
+		skip_remaining_suites();
+	}
+	run_end(VERDICT_PANIC);
 }
 
 static void list_suites(void)
@@ -325,9 +480,8 @@ static void list_suites(void)
 		       s->flags & TEST_OPT_IN ? " opt-in" : "");
 }
 
-int run_tests(const char *tests)
+void run_tests(const char *tests)
 {
-	struct totals totals = { 0 };
 	u32 n = 0, suites;
 
 	filter = tests;
@@ -337,18 +491,21 @@ int run_tests(const char *tests)
 		printk("# suites:\n");
 		list_suites();
 		printk("mmulab: error: tests=%s matched no suite or case\n", tests);
-		return VERDICT_FAIL;
+		run_end(VERDICT_FAIL);
 	}
 	printk("KTAP version 1\n1..%u\n", suites);
-	for (const struct test_suite *s = __test_suites_start; s < __test_suites_end; s++)
-		if (selected_cases(s) && !watchdog_fired())
-			run_suite(s, ++n, &totals);
-	if (watchdog_fired())
+	run.ktap_started = true;
+	for (const struct test_suite *s = __test_suites_start; s < __test_suites_end; s++) {
+		if (!selected_cases(s))
+			continue;
+		if (run_aborted())
+			break;
+		run_suite(s, ++n);
+	}
+	if (run_aborted()) {
+		skip_remaining_suites();
 		printk("# watchdog: run ended after a case timed out; other CPUs are stopped\n");
-	printk("# totals: pass=%u fail=%u skip=%u error=%u\n", totals.pass, totals.fail, totals.skip,
-	       totals.error);
-	printk("mmulab: done pass=%u fail=%u\n", totals.pass, totals.fail);
-	if (watchdog_fired())
-		return VERDICT_PANIC;
-	return totals.fail || totals.error ? VERDICT_FAIL : VERDICT_PASS;
+		run_end(VERDICT_PANIC);
+	}
+	run_end(run.totals.fail || run.totals.error ? VERDICT_FAIL : VERDICT_PASS);
 }

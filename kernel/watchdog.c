@@ -91,6 +91,8 @@ static void timer_tick(struct trap_frame *frame)
 
 bool nmi_handler(struct trap_frame *frame)
 {
+	if (panic_in_progress())
+		panic_park_this_cpu();
 	if (!__atomic_load_n(&fired, __ATOMIC_ACQUIRE))
 		return false;
 	if (this_cpu()->test)

@@ -3,25 +3,30 @@
 
 Each configuration boots once (run-qemu.sh), its serial log is kept in
 OUT/NAME.log and read with tests/ktap.py, and its result is checked against
-what the configuration expects:
+what the configuration expects. Every configuration, whatever it expects,
+must produce strict KTAP (ktap.py's strict list empty: plans met, subtests
+closed, totals and the closing line equal to the result lines) and an exit
+status equal to its closing line's verdict (pass 0, fail 1, panic 2).
 
-  pass             every case ok (SKIP allowed), verdict line and exit code
-                   agree with the cases, no panic
+  pass             every case ok (SKIP allowed), verdict=pass, no panic
   pass:REGEX       the same, and the log matches REGEX (a fallback was logged)
-  fail             at least one case not ok, a clean run otherwise (a panic
-                   or a timeout is NOT an acceptable failure): bug switches
-  fail:A.B,C.D     exactly these cases not ok, every other case ok
-  exit:N           run-qemu.sh exits N and no case runs (e.g. tests=nomatch)
-  panic:REGEX      run-qemu.sh exits 2 and the log matches REGEX (the
-                   stack-overflow, double-free and watchdog selftests)
+  fail:A.B,C.D     exactly these cases fail as check failures (plain not ok:
+                   not ERROR, not TIMEOUT, no panic), every other case ok or
+                   SKIP, verdict=fail: the bug switches and the selftest
+  exit:N[:REGEX]   run-qemu.sh exits N, no case runs, the log matches REGEX
+                   (a rejected command line, tests= matching nothing)
+  panic:REGEX      verdict=panic, run-qemu.sh exits 2 and the log matches
+                   REGEX (the stack-overflow, double-free and watchdog
+                   selftests)
 
 Counting for the closing line: in a `pass` configuration every case counts
-(ok: passed, not ok: failed, SKIP: skipped) and any configuration-level
-problem counts one failure more. Every other configuration counts as one
-case: passed only when it failed exactly as expected.
+(ok: passed, not ok: failed, ERROR: error, SKIP: skipped) and any
+configuration-level problem counts one failure more. Every other
+configuration counts as one case: passed only when it ended exactly as
+expected.
 
-The last line printed is "N passed, N failed, N skipped"; JUnit XML goes
-to OUT/junit.xml.
+The last line printed is "N passed, N failed, N skipped, N errors"; JUnit
+XML goes to OUT/junit.xml (ERROR cases as <error>, failures as <failure>).
 """
 
 import argparse
@@ -40,6 +45,8 @@ import ktap  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TIMEOUT = 900
+EXPECT = re.compile(r"^(pass|pass:.+|fail:[\w.]+(,[\w.]+)*|exit:\d+(:.+)?|panic:.+)$")
+EXIT_FOR_VERDICT = {"pass": 0, "fail": 1, "panic": 2}
 
 
 class Config:
@@ -57,7 +64,10 @@ def load_matrix(path):
             parts = [p.strip() for p in line.split("|")]
             if len(parts) != 3 or not parts[0] or not parts[1]:
                 raise SystemExit(f"{path}:{lineno}: want 'name | expect | arguments'")
-            if not re.match(r"^(pass|pass:.+|fail|fail:[\w.,<> -]+|exit:\d+|panic:.+)$", parts[1]):
+            if parts[1] == "fail":
+                raise SystemExit(f"{path}:{lineno}: 'fail' must name its cases: "
+                                 "fail:suite.case,...")
+            if not EXPECT.match(parts[1]):
                 raise SystemExit(f"{path}:{lineno}: unknown expectation '{parts[1]}'")
             configs.append(Config(parts[0], parts[1], parts[2], lineno))
     names = [c.name for c in configs]
@@ -79,7 +89,7 @@ def command_for(cfg, log):
 class Outcome:
     def __init__(self, cfg):
         self.cfg = cfg
-        self.passed = self.failed = self.skipped = 0
+        self.passed = self.failed = self.skipped = self.errors = 0
         self.reasons = []
         self.run = None
         self.exit = None
@@ -88,7 +98,7 @@ class Outcome:
 
     @property
     def ok(self):
-        return self.failed == 0
+        return self.failed == 0 and self.errors == 0
 
 
 def run_config(cfg, out):
@@ -117,34 +127,34 @@ def run_config(cfg, out):
     return o
 
 
-def verdict_problems(o):
-    """What is wrong with a run that should be clean (pass or fail)."""
-    r, problems = o.run, []
+def run_problems(o):
+    """What is wrong with any run: strict KTAP, exit status against verdict."""
+    r = o.run
+    problems = list(r.strict)
+    verdict = r.verdict
+    if verdict is not None and o.exit != EXIT_FOR_VERDICT.get(verdict):
+        problems.append(f"exit status {o.exit} disagrees with verdict={verdict}")
+    return problems
+
+
+def clean_run_problems(o, verdict):
+    """What is wrong with a run that should end with this verdict, no panic."""
+    r = o.run
+    problems = run_problems(o)
     if r.panic:
         problems.append(f"panic: {r.panic}")
-    if o.exit == 2 and not r.panic:
-        problems.append("run-qemu exit 2 (timeout or boot failure; see the log)")
     if not r.cases:
         problems.append("no case ran")
-    fails = sum(1 for c in r.cases if c.status in ("fail", "timeout", "crashed"))
-    passes = sum(1 for c in r.cases if c.status in ("pass", "xfail"))
-    if r.done is None:
-        problems.append("no 'mmulab: done' verdict line")
-    elif r.done != (passes, fails):
-        problems.append(f"verdict line says pass={r.done[0]} fail={r.done[1]}, "
-                        f"cases say pass={passes} fail={fails}")
-    if o.exit not in (0, 1):
-        problems.append(f"exit status {o.exit}")
-    elif (o.exit == 0) != (fails == 0):
-        problems.append(f"exit status {o.exit} disagrees with {fails} failed cases")
-    problems += r.problems
-    return problems, fails
+    if r.verdict is not None and r.verdict != verdict:
+        problems.append(f"verdict={r.verdict}, expected verdict={verdict}")
+    return problems
 
 
 def judge(o):
     exp, r = o.cfg.expect, o.run
     if exp == "pass" or exp.startswith("pass:"):
-        problems, _ = verdict_problems(o)
+        failing = any(c.status not in ("pass", "xfail", "skip") for c in r.cases)
+        problems = clean_run_problems(o, "fail" if failing else "pass")
         if exp.startswith("pass:") and not re.search(exp[5:], log_text(o)):
             problems.append(f"log does not match /{exp[5:]}/")
         for c in r.cases:
@@ -152,6 +162,9 @@ def judge(o):
                 o.passed += 1
             elif c.status == "skip":
                 o.skipped += 1
+            elif c.status == "error":
+                o.errors += 1
+                o.reasons.append(f"{c.name}: ERROR {c.reason}")
             else:
                 o.failed += 1
                 o.reasons.append(f"{c.name}: {c.status}")
@@ -174,30 +187,38 @@ def log_text(o):
 
 def expectation_met(o):
     exp, r = o.cfg.expect, o.run
-    failing = sorted(c.name for c in r.cases if c.status not in ("pass", "xfail", "skip"))
     if exp.startswith("exit:"):
-        want = int(exp[5:])
-        if o.exit != want:
-            return False, f"expected exit {want}, got {o.exit}"
+        want, _, regex = exp[5:].partition(":")
+        problems = run_problems(o)
+        if o.exit != int(want):
+            problems.append(f"expected exit {want}, got {o.exit}")
         if r.cases:
-            return False, f"expected no case to run, {len(r.cases)} ran"
-        return True, ""
+            problems.append(f"expected no case to run, {len(r.cases)} ran")
+        if r.panic:
+            problems.append(f"panic: {r.panic}")
+        if regex and not re.search(regex, log_text(o)):
+            problems.append(f"log does not match /{regex}/")
+        return not problems, "; ".join(problems)
     if exp.startswith("panic:"):
-        text = log_text(o)
+        problems = run_problems(o)
         if o.exit != 2:
-            return False, f"expected exit 2 (panic), got {o.exit}"
-        if not re.search(exp[6:], text):
-            return False, f"log does not match /{exp[6:]}/"
-        return True, ""
-    problems, fails = verdict_problems(o)
-    if problems:
-        return False, "; ".join(problems)
-    if exp == "fail":
-        return (fails > 0, "expected some case to fail, all passed")
+            problems.append(f"expected exit 2 (panic), got {o.exit}")
+        if r.verdict != "panic":
+            problems.append(f"expected verdict=panic, got {r.verdict}")
+        if not re.search(exp[6:], log_text(o)):
+            problems.append(f"log does not match /{exp[6:]}/")
+        return not problems, "; ".join(problems)
+    problems = clean_run_problems(o, "fail")
     want = sorted(exp[5:].split(","))
+    failing = sorted(c.name for c in r.cases if c.status == "fail")
+    others = [f"{c.name} ({c.status.upper()} {c.reason})".rstrip()
+              for c in r.cases if c.status not in ("pass", "xfail", "skip", "fail")]
+    if others:
+        problems.append("not check failures: " + ", ".join(others))
     if failing != want:
-        return False, f"expected exactly {', '.join(want)} to fail, got {', '.join(failing) or 'none'}"
-    return True, ""
+        problems.append(f"expected exactly {', '.join(want)} to fail, "
+                        f"got {', '.join(failing) or 'none'}")
+    return not problems, "; ".join(problems)
 
 
 def write_junit(outcomes, path):
@@ -213,6 +234,9 @@ def write_junit(outcomes, path):
             tc = ET.SubElement(s, "testcase", classname=o.cfg.name, name=c.name)
             if c.status == "skip":
                 ET.SubElement(tc, "skipped", message=c.reason)
+            elif c.status == "error":
+                e = ET.SubElement(tc, "error", message=c.reason)
+                e.text = "\n".join(c.diagnostics)
             elif c.status not in ("pass", "xfail"):
                 f = ET.SubElement(tc, "failure", message=c.status)
                 f.text = "\n".join(c.diagnostics)
@@ -230,21 +254,22 @@ def main():
     ap.add_argument("--matrix", default=os.path.join(ROOT, "tests", "matrix.conf"))
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "check"))
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--only", help="glob over configuration names")
+    ap.add_argument("--only", help="comma-separated globs over configuration names")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--bench", action="store_true", help="print the bench lines")
     opts = ap.parse_args()
 
     configs = load_matrix(opts.matrix)
     if opts.only:
-        configs = [c for c in configs if fnmatch.fnmatch(c.name, opts.only)]
+        globs = opts.only.split(",")
+        configs = [c for c in configs if any(fnmatch.fnmatch(c.name, g) for g in globs)]
     if opts.list:
         for c in configs:
             print(f"{c.name:24} {c.expect:40} {c.args}")
         return 0
     if not configs:
         print("matrix: no configuration selected")
-        print("0 passed, 1 failed")
+        print("0 passed, 1 failed, 0 skipped, 0 errors")
         return 1
     os.makedirs(opts.out, exist_ok=True)
 
@@ -256,7 +281,7 @@ def main():
             outcomes.append(o)
             tag = "[ ok ]" if o.ok else "[FAIL]"
             print(f"{tag} {o.cfg.name}: {o.passed} passed, {o.failed} failed, "
-                  f"{o.skipped} skipped ({o.seconds:.1f} s)", flush=True)
+                  f"{o.skipped} skipped, {o.errors} errors ({o.seconds:.1f} s)", flush=True)
             for why in o.reasons[:12]:
                 print(f"         {why}")
             if not o.ok:
@@ -269,11 +294,12 @@ def main():
     passed = sum(o.passed for o in outcomes)
     failed = sum(o.failed for o in outcomes)
     skipped = sum(o.skipped for o in outcomes)
+    errors = sum(o.errors for o in outcomes)
     bad = [o.cfg.name for o in outcomes if not o.ok]
     print(f"matrix: {len(outcomes)} configurations, {len(bad)} failed"
           + (f": {', '.join(bad)}" if bad else ""))
-    print(f"{passed} passed, {failed} failed, {skipped} skipped")
-    return 0 if failed == 0 else 1
+    print(f"{passed} passed, {failed} failed, {skipped} skipped, {errors} errors")
+    return 0 if failed == 0 and errors == 0 else 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@ enum run_verdict {
 void __noreturn panic(const char *fmt, ...) __printf(1, 2);
 void __noreturn panic_fault(const struct fault_info *fault, struct trap_frame *frame);
 void __noreturn machine_exit(enum run_verdict verdict);
+/* A panic is being reported: other CPUs take their NMI as a stop. */
+bool panic_in_progress(void);
+void __noreturn panic_park_this_cpu(void);
 
 #define ASSERT(cond)                                                            \
 	do {                                                                    \

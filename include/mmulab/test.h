@@ -13,6 +13,7 @@
 
 #include <mmulab/types.h>
 #include <mmulab/jump.h>
+#include <mmulab/kernel.h>
 
 struct test;
 
@@ -112,8 +113,22 @@ void test_on_cpus(struct test *t, const struct cpumask *mask,
 /* One online CPU other than the caller's, or -1 when there is none. */
 int test_other_cpu(void);
 
-/* Runs the suites the command line selects; returns the verdict. */
-int run_tests(const char *filter);
+/* Runs the suites the command line selects, then run_end with the verdict. */
+void __noreturn run_tests(const char *filter);
+/*
+ * The closing lines of every run, then machine_exit(verdict): the failed
+ * and error cases by name, "# totals: ..." and the line tools read,
+ * "mmulab: done pass=N fail=N skip=N error=N verdict=pass|fail|panic".
+ */
+void __noreturn run_end(enum run_verdict verdict);
+/*
+ * After a panic (the other CPUs stopped): the case that was running ends
+ * as "not ok N name # ERROR panic: reason", every case and suite still
+ * planned as "ok N name # SKIP not run: run aborted", then run_end(panic).
+ */
+void __noreturn run_end_after_panic(const char *reason);
+/* The indentation of diagnostic lines at this point of the KTAP. */
+const char *run_diag_indent(void);
 
 /* Called from fault_recover for a fault inside a case; does not return. */
 struct fault_info;

@@ -27,7 +27,8 @@ int main(void)
 		}
 		printf("%s %u host_%s\n", suite_fail ? "not ok" : "ok", s + 1, suites[s]->name);
 	}
-	printf("# totals: pass=%u fail=%u skip=0\nmmulab: done pass=%u fail=%u\n", pass, fail, pass,
-	       fail);
+	printf("# totals: pass=%u fail=%u skip=0 error=0\n", pass, fail);
+	printf("mmulab: done pass=%u fail=%u skip=0 error=0 verdict=%s\n", pass, fail,
+	       fail ? "fail" : "pass");
 	return fail ? 1 : 0;
 }
