@@ -15,6 +15,7 @@
 #include <mmulab/format.h>
 #include <mmulab/glob.h>
 #include <mmulab/kernel.h>
+#include <mmulab/page.h>
 #include <mmulab/percpu.h>
 #include <mmulab/smp.h>
 #include <mmulab/audit.h>
@@ -324,6 +325,7 @@ static void run_case(const struct test_suite *s, const struct test_case *c)
 		.iterations = cmdline.iterations ? cmdline.iterations : c->default_iterations,
 	};
 	char timeout[32];
+	u64 damaged_before = page_poison_damaged();
 
 	t.rng = t.seed;
 	if (c->flags & TEST_RANDOMIZED)
@@ -340,6 +342,13 @@ static void run_case(const struct test_suite *s, const struct test_case *c)
 	mm_switch(NULL);      /* and a failed case an address space */
 	if ((s->flags & TEST_MM_AUDIT) && mm_audit(SUITE_INDENT "# ")) {
 		test_diag(&t, "mm_audit found bad page maps after %s", c->name);
+		t.failed = true;
+	}
+	/* A freed frame written through a stale entry is found when the
+	 * frame is handed out again: whichever case is running then fails. */
+	if (page_poison_damaged() != damaged_before) {
+		test_diag(&t, "%lu freed frames were written after they were freed",
+			  page_poison_damaged() - damaged_before);
 		t.failed = true;
 	}
 
