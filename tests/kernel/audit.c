@@ -107,6 +107,31 @@ static void reserved_frame_mapped(struct test *t)
 	expect_clean_and_destroy(t, mm);
 }
 
+/* The same rule, one condition at a time, on a mapped page whose counts
+ * are otherwise right: a free-block head flag, and a reference count of
+ * zero (what a frame inside a merged free block has). */
+static void buddy_flag_on_mapped_page(struct test *t)
+{
+	struct mm *mm = scratch_mm(t);
+	struct page *p = page_at(mm, 0);
+
+	p->flags |= PG_buddy;
+	expect_only(t, AUDIT_FREE_OR_RESERVED);
+	p->flags &= ~PG_buddy;
+	expect_clean_and_destroy(t, mm);
+}
+
+static void zero_refcount_mapped(struct test *t)
+{
+	struct mm *mm = scratch_mm(t);
+	struct page *p = page_at(mm, 0);
+
+	p->refcount = 0;
+	expect_only(t, AUDIT_FREE_OR_RESERVED);
+	p->refcount = 1;
+	expect_clean_and_destroy(t, mm);
+}
+
 /* A map count one higher than the entries that map the page. */
 static void map_count_above_entries(struct test *t)
 {
@@ -184,6 +209,8 @@ TEST_SUITE_FLAGS(audit, TEST_MM_AUDIT,
 	TEST_CASE(not_ram_frame_mapped),
 	TEST_CASE(free_frame_mapped),
 	TEST_CASE(reserved_frame_mapped),
+	TEST_CASE(buddy_flag_on_mapped_page),
+	TEST_CASE(zero_refcount_mapped),
 	TEST_CASE(map_count_above_entries),
 	TEST_CASE(protnone_entry_counted),
 	TEST_CASE(mapping_in_another_mm_counted),
