@@ -153,7 +153,7 @@ static void scan_races_mprotect(struct test *t)
 	cpumask_set(&m, (u32)other);
 	mm_switch(NULL);
 	test_on_cpus(t, &m, scan_or_flip, &f);
-	test_diag(t, "%lu hint faults taken by the flipper during the race",
+	test_diag(t, "%lu hint faults during the race",
 		  numa_stats.numa_hint_faults - hints);
 	EXPECT_EQ(t, f.read_while_none, 0);
 	EXPECT_EQ(t, f.bad_while_rw, 0);

@@ -23,7 +23,7 @@
 #define PAGES 2
 #define ROUNDS 3000
 #define MIN_LIVE_MOVES 500
-#define CAP_SECONDS 120
+#define CAP_SECONDS 180 /* the watchdog stops a case at 300 */
 
 struct race {
 	struct mm *mm;
