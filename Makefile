@@ -28,7 +28,7 @@ KERNEL_SRCS := \
 	mm/audit.c mm/bootmem.c mm/fault.c mm/gup.c mm/kmap.c mm/kstack.c mm/memblock.c mm/memory.c mm/migrate.c mm/mm.c mm/numa_balance.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c mm/ptdump.c mm/tlb.c mm/vma.c mm/vmalloc.c \
 	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
 	tests/kernel/boot_info.c tests/kernel/page_alloc.c tests/kernel/smp.c tests/kernel/tlb.c \
-	tests/kernel/mm_basic.c tests/kernel/cow.c tests/kernel/pin.c \
+	tests/kernel/mm_basic.c tests/kernel/audit.c tests/kernel/cow.c tests/kernel/pin.c \
 	tests/kernel/vmalloc_sync.c tests/kernel/user.c tests/kernel/topology.c \
 	tests/kernel/numa_hint.c tests/kernel/numa_protnone.c tests/kernel/numa_cow_pin.c \
 	tests/kernel/numa_race.c tests/kernel/numa_bench.c tests/kernel/live.c

@@ -6,7 +6,16 @@
 #include <mmulab/memory.h>
 #include <mmulab/page.h>
 
-typedef void (*leaf_fn)(struct mm *mm, vaddr_t va, u64 entry, u64 *bad, const char *prefix);
+const char *const audit_rule_names[AUDIT_RULE_COUNT] = {
+	[AUDIT_NOT_RAM] = "not_ram",
+	[AUDIT_FREE_OR_RESERVED] = "free_or_reserved",
+	[AUDIT_MAP_COUNT] = "map_count",
+	[AUDIT_REF_COUNT] = "ref_count",
+	[AUDIT_KERNEL_HALF] = "kernel_half",
+};
+
+typedef void (*leaf_fn)(struct mm *mm, vaddr_t va, u64 entry, struct audit_result *r,
+			const char *prefix);
 
 static const u64 *table(u64 entry)
 {
@@ -19,7 +28,8 @@ static bool leaf_maps_frame(u64 e)
 }
 
 /* Every 4 KiB leaf of the user half; large leaves are not used there. */
-static void for_each_user_leaf(struct mm *mm, leaf_fn fn, u64 *bad, const char *prefix)
+static void for_each_user_leaf(struct mm *mm, leaf_fn fn, struct audit_result *r,
+			      const char *prefix)
 {
 	const u64 *pgd = phys_to_virt(mm->root);
 
@@ -38,35 +48,44 @@ static void for_each_user_leaf(struct mm *mm, leaf_fn fn, u64 *bad, const char *
 				for (int l = 0; l < PT_ENTRIES; l++)
 					if (leaf_maps_frame(pte[l]))
 						fn(mm, ((u64)i << 39) | ((u64)j << 30) | ((u64)k << 21) |
-							       ((u64)l << 12), pte[l], bad, prefix);
+							       ((u64)l << 12), pte[l], r, prefix);
 			}
 		}
 	}
 }
 
-static void bad_page_map(struct mm *mm, vaddr_t va, u64 entry, const char *why, const char *prefix)
+static void report(struct audit_result *r, enum audit_rule rule, struct mm *mm, const char *why,
+		   const char *prefix)
+{
+	printk("%sBUG: Bad page map in mm %p: %s [rule %s]\n", prefix, mm, why,
+	       audit_rule_names[rule]);
+	r->by_rule[rule]++;
+}
+
+static void print_page(vaddr_t va, u64 entry, const char *prefix)
 {
 	struct page *p = phys_to_page(entry & _PAGE_ADDR_MASK);
 
-	printk("%sBUG: Bad page map in mm %p: %s\n", prefix, mm, why);
 	printk("%s  addr:V0x%016lx pte:%016lx page P0x%lx refcount:%d mapcount:%d pincount:%d "
 	       "flags:0x%x node:%u\n", prefix, va, entry, entry & _PAGE_ADDR_MASK, p->refcount,
 	       p->mapcount, p->pincount, p->flags, p->node);
 }
 
-static void count_entry(struct mm *mm, vaddr_t va, u64 e, u64 *bad, const char *prefix)
+static void count_entry(struct mm *mm, vaddr_t va, u64 e, struct audit_result *r,
+			const char *prefix)
 {
 	paddr_t pa = e & _PAGE_ADDR_MASK;
 
 	if (!pfn_valid(pa >> PAGE_SHIFT)) {
-		bad_page_map(mm, va, e, "frame is not RAM", prefix);
-		(*bad)++;
+		report(r, AUDIT_NOT_RAM, mm, "frame is not RAM", prefix);
+		printk("%s  addr:V0x%016lx pte:%016lx\n", prefix, va, e);
 		return;
 	}
 	phys_to_page(pa)->private++;
 }
 
-static void check_entry(struct mm *mm, vaddr_t va, u64 e, u64 *bad, const char *prefix)
+static void check_entry(struct mm *mm, vaddr_t va, u64 e, struct audit_result *r,
+			const char *prefix)
 {
 	paddr_t pa = e & _PAGE_ADDR_MASK;
 	struct page *p;
@@ -76,46 +95,57 @@ static void check_entry(struct mm *mm, vaddr_t va, u64 e, u64 *bad, const char *
 	p = phys_to_page(pa);
 	if (p->private == 0)
 		return; /* reported for an earlier entry of the same page */
-	const char *why = NULL;
+	/* One report per page, the first rule it breaks: the later rules
+	 * mean nothing for a frame nobody owns. */
 	if (p->flags & (PG_buddy | PG_reserved) || p->refcount <= 0)
-		why = "maps a free or reserved frame";
+		report(r, AUDIT_FREE_OR_RESERVED, mm, "maps a free or reserved frame", prefix);
 	else if ((u64)p->mapcount != p->private)
-		why = "map count differs from the entries mapping the page";
+		report(r, AUDIT_MAP_COUNT, mm, "map count differs from the entries mapping the page",
+		       prefix);
 	else if (p->refcount < p->mapcount + p->pincount)
-		why = "reference count below map count + pins";
-	if (why) {
-		bad_page_map(mm, va, e, why, prefix);
-		printk("%s  entries found mapping it: %lu\n", prefix, p->private);
-		(*bad)++;
+		report(r, AUDIT_REF_COUNT, mm, "reference count below map count + pins", prefix);
+	else {
+		p->private = 0;
+		return;
 	}
+	print_page(va, e, prefix);
+	printk("%s  entries found mapping it: %lu\n", prefix, p->private);
 	p->private = 0;
 }
 
-static u64 check_kernel_half(struct mm *mm, const char *prefix)
+static void check_kernel_half(struct mm *mm, struct audit_result *r, const char *prefix)
 {
 	const u64 *mine = phys_to_virt(mm->root), *ref = phys_to_virt(kernel_root());
-	u64 bad = 0;
 
 	for (int i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
 		if ((mine[i] & _PAGE_PRESENT) && mine[i] != ref[i]) {
-			printk("%sBUG: mm %p kernel top-level entry %d is %016lx, reference %016lx\n",
-			       prefix, mm, i, mine[i], ref[i]);
-			bad++;
+			report(r, AUDIT_KERNEL_HALF, mm, "kernel top-level entry differs", prefix);
+			printk("%s  entry %d is %016lx, reference %016lx\n", prefix, i, mine[i],
+			       ref[i]);
 		}
+}
+
+u64 mm_audit_rules(const char *prefix, struct audit_result *result)
+{
+	struct audit_result r = { 0 };
+	u64 bad = 0;
+
+	spin_lock(&mm_list_lock);
+	for (struct mm *mm = mm_list_first(); mm; mm = mm->next)
+		for_each_user_leaf(mm, count_entry, &r, prefix);
+	for (struct mm *mm = mm_list_first(); mm; mm = mm->next) {
+		for_each_user_leaf(mm, check_entry, &r, prefix);
+		check_kernel_half(mm, &r, prefix);
+	}
+	spin_unlock(&mm_list_lock);
+	for (int i = 0; i < AUDIT_RULE_COUNT; i++)
+		bad += r.by_rule[i];
+	if (result)
+		*result = r;
 	return bad;
 }
 
 u64 mm_audit(const char *prefix)
 {
-	u64 bad = 0;
-
-	spin_lock(&mm_list_lock);
-	for (struct mm *mm = mm_list_first(); mm; mm = mm->next)
-		for_each_user_leaf(mm, count_entry, &bad, prefix);
-	for (struct mm *mm = mm_list_first(); mm; mm = mm->next) {
-		for_each_user_leaf(mm, check_entry, &bad, prefix);
-		bad += check_kernel_half(mm, prefix);
-	}
-	spin_unlock(&mm_list_lock);
-	return bad;
+	return mm_audit_rules(prefix, NULL);
 }

@@ -59,7 +59,7 @@ bool migrate_one(struct mm *mm, pte_t *pte, vaddr_t addr, int node)
 	set_pte(pte, __pte((pte_val(old) & ~_PAGE_ADDR_MASK) | page_to_phys(copy)));
 	page->mapcount = 0;
 	put_page(page);
-	count(&numa_stats.numa_pages_migrated);
+	count(&numa_stats.pgmigrate_success);
 	count(&numa_stats.matrix[from][node]);
 	return true;
 }

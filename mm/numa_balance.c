@@ -135,8 +135,10 @@ bool do_numa_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr)
 	__atomic_add_fetch(&numa_stats.numa_hint_faults, 1, __ATOMIC_RELAXED);
 	if (page_to_nid(p) == here)
 		__atomic_add_fetch(&numa_stats.numa_hint_faults_local, 1, __ATOMIC_RELAXED);
-	if (should_migrate(p, here) && migrate_one(mm, pte, addr, here))
+	if (should_migrate(p, here) && migrate_one(mm, pte, addr, here)) {
+		__atomic_add_fetch(&numa_stats.numa_pages_migrated, 1, __ATOMIC_RELAXED);
 		p = phys_to_page(pte_paddr(*pte));
+	}
 	/* The VMA's base protection: a private writable mapping comes back
 	 * read-only unless numa_restore_write=on proves exclusivity now. */
 	set_pte(pte, pte_modify(*pte, anon_leaf_bits(v->prot, restore_write && page_exclusive(p))));
@@ -146,9 +148,10 @@ bool do_numa_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr)
 void numa_stats_print(const char *prefix)
 {
 	printk("%snuma_pte_updates=%lu numa_hint_faults=%lu numa_hint_faults_local=%lu "
-	       "numa_pages_migrated=%lu\n", prefix, numa_stats.numa_pte_updates,
-	       numa_stats.numa_hint_faults, numa_stats.numa_hint_faults_local,
-	       numa_stats.numa_pages_migrated);
+	       "numa_pages_migrated=%lu pgmigrate_success=%lu\n", prefix,
+	       numa_stats.numa_pte_updates, numa_stats.numa_hint_faults,
+	       numa_stats.numa_hint_faults_local, numa_stats.numa_pages_migrated,
+	       numa_stats.pgmigrate_success);
 	printk("%smigrations refused: pinned or shared %lu, no memory on target %lu\n", prefix,
 	       numa_stats.migrate_refused_pinned, numa_stats.migrate_refused_nomem);
 	printk("%smigrated pages, from (rows) to (columns):\n", prefix);

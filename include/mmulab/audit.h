@@ -3,18 +3,32 @@
 
 /*
  * mm_audit: an independent walk of every live address space (it does not
- * reuse the walkers it checks) that verifies
- *   - each mapped frame's map count equals the entries mapping it,
- *     protnone entries included;
- *   - reference count >= map count + pins;
- *   - no entry maps a free or reserved frame;
- *   - kernel top-level entries equal the reference table's where present,
- *     so the tables below are the same frames (shared).
- * Each violation prints one "BUG: Bad page map" report. Returns the count.
+ * reuse the walkers it checks) that verifies the rules below. Each
+ * violation prints one "BUG: Bad page map" report naming its rule and is
+ * counted under it; the return value is the total.
  */
 
 #include <mmulab/types.h>
 
+enum audit_rule {
+	AUDIT_NOT_RAM,           /* an entry maps a frame that is not RAM */
+	AUDIT_FREE_OR_RESERVED,  /* an entry maps a free or reserved frame */
+	AUDIT_MAP_COUNT,         /* map count != entries mapping the frame (protnone included) */
+	AUDIT_REF_COUNT,         /* reference count < map count + pins */
+	AUDIT_KERNEL_HALF,       /* a present kernel top-level entry differs from the reference */
+	AUDIT_RULE_COUNT,
+};
+
+extern const char *const audit_rule_names[AUDIT_RULE_COUNT];
+
+/* Violations found per rule, for callers that must know which one fired
+ * (the audit suite proves each rule reports). */
+struct audit_result {
+	u64 by_rule[AUDIT_RULE_COUNT];
+};
+
 u64 mm_audit(const char *prefix);
+/* The same, also filling *result (zeroed first). */
+u64 mm_audit_rules(const char *prefix, struct audit_result *result);
 
 #endif

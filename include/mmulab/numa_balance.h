@@ -19,15 +19,19 @@ enum numa_policy {
 	NUMA_POLICY_TWOSTAGE, /* only when two faults in a row come from one node */
 };
 
-/* Named like Linux's /proc/vmstat. */
+/* Named like Linux's /proc/vmstat, and counting what Linux's counters
+ * count: numa_pages_migrated only the pages a hint fault moved,
+ * pgmigrate_success every page moved (hint faults and explicit
+ * migrate_pages() alike). */
 struct numa_stats {
 	u64 numa_pte_updates;
 	u64 numa_hint_faults;
 	u64 numa_hint_faults_local;
 	u64 numa_pages_migrated;
+	u64 pgmigrate_success;
 	u64 migrate_refused_pinned;  /* extra references: pins, other mappings */
 	u64 migrate_refused_nomem;   /* target node full */
-	u64 matrix[MAX_NODES][MAX_NODES]; /* pages migrated from -> to */
+	u64 matrix[MAX_NODES][MAX_NODES]; /* every page moved, from -> to */
 };
 
 extern struct numa_stats numa_stats;

@@ -18,8 +18,8 @@ static struct mm *populated(struct test *t)
 {
 	struct mm *mm = mm_create(this_cpu()->node);
 
-	ASSERT_TRUE(t, mm != NULL);
-	ASSERT_EQ(t, mm_map_anon(mm, USER_BASE, LEN, VM_READ | VM_WRITE, 0), 0);
+	SETUP_TRUE(t, mm != NULL);
+	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, LEN, VM_READ | VM_WRITE, 0) == 0);
 	mm_switch(mm);
 	EXPECT_EQ(t, fill_user(USER_BASE, PAGES, 0xabc), 0);
 	return mm;
@@ -92,10 +92,30 @@ struct flip {
 	u32 scanner;
 	u32 rounds;
 	u32 done;
+	u64 read_while_none;  /* accesses that got through PROT_NONE */
+	u64 bad_while_rw;     /* faults or wrong data while RW */
 };
 
+/* One word of every page, as the flipper sees it between flips: while
+ * PROT_NONE nothing may get through (a hint restore would let it), while
+ * RW every word must be there (a hint fault restores it, data intact). */
+static void access_while_flipping(struct flip *f, bool accessible)
+{
+	for (u32 i = 0; i < PAGES; i++) {
+		vaddr_t va = USER_BASE + i * PAGE_SIZE;
+		u64 v = 0;
+		bool read = user_read64(va, &v).vector == FAULT_NONE;
+		if (!accessible)
+			f->read_while_none += read;
+		else
+			f->bad_while_rw += !read || v != pattern(va, 0xabc);
+	}
+}
+
 /* One CPU scans over and over while the other flips the range between
- * PROT_NONE and RW; both take mm->lock, the scanner skips PROT_NONE. */
+ * PROT_NONE and RW with the address space loaded, touching every page
+ * after each flip; both take mm->lock, the scanner skips PROT_NONE and
+ * shoots down the flipper's CPU when it hints. */
 static void scan_or_flip(struct test *t, void *arg)
 {
 	struct flip *f = arg;
@@ -106,11 +126,15 @@ static void scan_or_flip(struct test *t, void *arg)
 			numa_scan(f->mm, USER_BASE, USER_BASE + LEN);
 		return;
 	}
+	mm_switch(f->mm);
 	for (u32 i = 0; i < f->rounds; i++) {
 		mm_protect(f->mm, USER_BASE, LEN, 0);
+		access_while_flipping(f, false);
 		mm_protect(f->mm, USER_BASE, LEN, VM_READ | VM_WRITE);
+		access_while_flipping(f, true);
 	}
 	mm_protect(f->mm, USER_BASE, LEN, 0);
+	mm_switch(NULL);
 	__atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
 }
 
@@ -122,12 +146,17 @@ static void scan_races_mprotect(struct test *t)
 	if (other < 0)
 		test_skip(t, "needs a second CPU");
 	struct mm *mm = populated(t);
-	f = (struct flip){ mm, this_cpu()->id, 200, 0 };
+	u64 hints = numa_stats.numa_hint_faults;
+	f = (struct flip){ .mm = mm, .scanner = this_cpu()->id, .rounds = 200 };
 	struct cpumask m = { 0 };
 	cpumask_set(&m, this_cpu()->id);
 	cpumask_set(&m, (u32)other);
 	mm_switch(NULL);
 	test_on_cpus(t, &m, scan_or_flip, &f);
+	test_diag(t, "%lu hint faults during the race",
+		  numa_stats.numa_hint_faults - hints);
+	EXPECT_EQ(t, f.read_while_none, 0);
+	EXPECT_EQ(t, f.bad_while_rw, 0);
 	mm_switch(mm);
 	expect_inaccessible(t, mm);
 	back_to_rw(t, mm);
