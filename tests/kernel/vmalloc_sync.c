@@ -300,7 +300,7 @@ static void create_until_allocated(struct create_race *c)
 		}
 		c->created++;
 		vaddr_t va = c->area[c->round - 1];
-		if (after && pgd_val(*slot_entry(mm, va)) != pgd_val(*pgd_offset(kernel_root(), va)))
+		if (after && va && pgd_val(*slot_entry(mm, va)) != pgd_val(*pgd_offset(kernel_root(), va)))
 			c->missed++;
 		mm_destroy(mm);
 	} while (!after);
@@ -332,6 +332,8 @@ static void create_or_vmalloc(struct test *t, void *arg)
 				cpu_relax();
 			create_until_allocated(c);
 			__atomic_store_n(&c->checked, round, __ATOMIC_RELEASE);
+			if (!c->area[round - 1])
+				return; /* no slot left: the vmalloc CPU stops too */
 			continue;
 		}
 		__atomic_store_n(&c->held, 0, __ATOMIC_RELAXED);
