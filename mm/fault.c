@@ -136,7 +136,10 @@ bool handle_page_fault(const struct fault_info *f, const struct trap_frame *fram
 
 	if (f->error_code & X86_PF_RSVD)
 		return false;
-	if (is_vmalloc_addr(f->addr) && !(f->error_code & X86_PF_USER))
+	/* Only a not-present fault can be a missing top-level entry; a
+	 * protection fault there (a write to a read-only or a fetch from an NX
+	 * mapping) is never resolved. */
+	if (is_vmalloc_addr(f->addr) && !(f->error_code & (X86_PF_USER | X86_PF_PROT)))
 		return vmalloc_sync_fault(f->addr);
 	if (!mm || f->addr >= USER_TOP)
 		return false;

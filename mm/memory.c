@@ -137,7 +137,10 @@ static void zap_pud_range(struct mm *mm, pgd_t *pgd, vaddr_t va, vaddr_t end,
 
 void zap_range(struct mm *mm, vaddr_t va, vaddr_t end)
 {
-	static struct zap_batch batch; /* under mm->lock; one zap at a time per mm */
+	/* Per call, on the stack (4 KiB of the 16): zaps of different address
+	 * spaces run at once under different locks, so a shared batch would
+	 * hand one zap's pages to the other (tlb.zaps_of_two_spaces_at_once). */
+	struct zap_batch batch;
 	struct zap_batch *b = &batch;
 	pgd_t *pgd = pgd_offset(mm->root, va);
 

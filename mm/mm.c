@@ -51,9 +51,14 @@ struct mm *mm_create(int node)
 	mm->home_node = page_to_nid(p);
 	mm->lock = (struct spinlock)SPINLOCK_INIT("mm");
 	mm->root = mm_table_frame(mm);
+	/* Copy and link under one hold of the list lock: eager vmalloc sync
+	 * walks the list under it after writing the reference, so it either
+	 * finishes before the copy (which then sees its entry) or finds this
+	 * address space linked. Copying first would let a vmalloc in between
+	 * miss it (vmalloc_sync.eager_sync_reaches_new_spaces). */
+	spin_lock(&mm_list_lock);
 	memcpy((pgd_t *)phys_to_virt(mm->root) + PT_ENTRIES / 2,
 	       (pgd_t *)phys_to_virt(kernel_root()) + PT_ENTRIES / 2, PAGE_SIZE / 2);
-	spin_lock(&mm_list_lock);
 	mm->next = mm_list;
 	mm_list = mm;
 	spin_unlock(&mm_list_lock);

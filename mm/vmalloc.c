@@ -39,6 +39,7 @@ static vaddr_t cursor = VMALLOC_BASE;
 static struct spinlock lock = SPINLOCK_INIT("vmalloc");
 static enum vmalloc_sync_mode mode;
 u64 vmalloc_sync_faults;
+u64 vmalloc_raced_faults;
 
 static const char *const mode_names[] = { "lazy", "prealloc", "eager" };
 
@@ -180,16 +181,37 @@ void vfree(void *addr)
 	spin_unlock(&lock);
 }
 
+/* The top level this CPU walks: CR3, not the address space the kernel
+ * believes is current. A fault may hit mid-switch, between mm_switch's CR3
+ * load and its bookkeeping store; repairing the believed table would leave
+ * the loaded one faulting (vmalloc_sync.sync_repairs_loaded_table_mid_switch). */
+static paddr_t loaded_root(void)
+{
+	return read_cr3() & _PAGE_ADDR_MASK;
+}
+
+/* Another CPU with the same top level loaded copied the entry between
+ * this CPU's walk and its look. The retry then succeeds if the address is
+ * mapped in the loaded table; a guard page or a freed area is not, and
+ * stays a kernel fault. */
+static bool raced_fault(vaddr_t addr)
+{
+	if (pt_walk(loaded_root(), addr).leaf_size == 0)
+		return false;
+	__atomic_add_fetch(&vmalloc_raced_faults, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
 /*
- * The lazy-sync fault: the CPU's current top level (CR3, not "the current
- * address space": the fault may hit mid-switch) lacks a top-level entry
- * the reference has. Copy that one entry; everything below is shared. A
- * present entry that differs from the reference means the sharing broke:
- * that is a bug worth stopping for.
+ * The lazy-sync fault (a not-present fault in kernel mode): the loaded top
+ * level lacks a top-level entry the reference has. Copy that one entry;
+ * everything below is shared. Present and equal is a fault raced with
+ * another CPU's copy. Present and different means the sharing broke: that
+ * is a bug worth stopping for.
  */
 bool vmalloc_sync_fault(vaddr_t addr)
 {
-	pgd_t *mine = pgd_offset(read_cr3() & _PAGE_ADDR_MASK, addr);
+	pgd_t *mine = pgd_offset(loaded_root(), addr);
 	pgd_t *ref = reference_pgd(addr);
 
 	if (mode != VMALLOC_SYNC_LAZY || BUG_ACTIVE(vmalloc_no_sync) || !pgd_present(*ref))
@@ -198,12 +220,12 @@ bool vmalloc_sync_fault(vaddr_t addr)
 		if (pgd_val(*mine) != pgd_val(*ref))
 			panic("vmalloc: top-level entry for V0x%lx is 0x%lx here but 0x%lx in the "
 			      "reference table", addr, pgd_val(*mine), pgd_val(*ref));
-		return false;
+		return raced_fault(addr);
 	}
 	set_pgd(mine, *ref);
 	__atomic_add_fetch(&vmalloc_sync_faults, 1, __ATOMIC_RELAXED);
 	struct mm *mm = current_mm();
-	if (mm && mm->root == (read_cr3() & _PAGE_ADDR_MASK))
+	if (mm && mm->root == loaded_root())
 		__atomic_add_fetch(&mm->faults.vmalloc_sync, 1, __ATOMIC_RELAXED);
 	return true;
 }

@@ -40,9 +40,12 @@ static inline bool is_vmalloc_addr(vaddr_t va)
 }
 
 struct mm;
-/* The lazy-sync fault: true when it copied the missing entry. */
+/* The lazy-sync fault (not-present, kernel mode): true when the access may
+ * be retried: it copied the missing entry, or another CPU just had. */
 bool vmalloc_sync_fault(vaddr_t addr);
 
 extern u64 vmalloc_sync_faults; /* all address spaces */
+/* Faults that found the entry already copied by another CPU. */
+extern u64 vmalloc_raced_faults;
 
 #endif

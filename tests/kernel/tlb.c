@@ -6,8 +6,17 @@
  *
  * The racing cases run one body on two CPUs (test_on_cpus): the case's
  * own CPU changes the mapping and shoots down, the other one accesses.
+ *
+ * Completion: a shootdown returns only once every target has flushed. The
+ * slow_target cases make targets slow to take the IPI on purpose (they
+ * spin with interrupts off, a translation cached) and then look through
+ * that translation as soon as they see the shootdown return.
+ *
+ * Zap batch: zaps of two address spaces run at once on two CPUs (under two
+ * different locks); the pages each frees must be its own.
  */
 
+#include <mmulab/audit.h>
 #include <mmulab/layout.h>
 #include <mmulab/mm.h>
 #include <mmulab/percpu.h>
@@ -17,6 +26,7 @@
 #include <mmulab/tlb.h>
 #include <arch/cpu.h>
 #include <arch/trap.h>
+#include "mm_util.h"
 #include "probe.h"
 
 #define VA(n) (TEST_AREA_BASE + 0x40000000ULL + (u64)(n) * PAGE_SIZE)
@@ -151,7 +161,225 @@ static void only_active_cpus_interrupted(struct test *t)
 	EXPECT_EQ(t, tlb_stats.ipis_sent - ipis, 1);
 }
 
+/*
+ * Slow targets. Each target reads VA (caching VA -> old frame), turns
+ * interrupts off and spins: it cannot take the flush IPI now. The
+ * initiator points VA at a new frame, shoots down, and once the shootdown
+ * has returned poisons the old frame and raises `returned`. A target's
+ * spin is bounded (it never waits for the initiator with interrupts off,
+ * so a correct shootdown, which waits for it, cannot deadlock) and ends
+ * early when it sees `returned`; it then reads VA. A correct shootdown
+ * cannot return while a target has interrupts off, so every read after
+ * `returned` goes through the new entry. One that returns before the
+ * targets flushed (acks not awaited, or only some) lets a target read the
+ * poisoned old frame through its stale translation.
+ */
+#define OLD_VALUE 0x01d01d01d01d01dULL
+#define NEW_VALUE 0x0e30e30e30e30e3ULL
+#define POISON 0xdeadbeefdeadbeefULL
+#define SLOW_ROUNDS 4
+/* Pause-loop rounds with interrupts off, per target rank: long next to
+ * the initiator's path from "posted" to "returned" (a few IPIs). The
+ * ranks stagger: target k re-enables interrupts k+1 spans after the
+ * shootdown was posted, so waiting for any one ack is not enough. */
+#define IRQ_OFF_SPAN 200000
+
+struct slow_flush {
+	vaddr_t va;
+	u32 initiator;
+	u32 targets;
+	u32 ready;
+	u32 posted;   /* the entry changed; the shootdown starts */
+	u32 returned; /* the shootdown returned and the old frame is poisoned */
+	u32 rank[MAX_CPUS];
+	u64 before[MAX_CPUS];     /* read with the translation cached */
+	bool early[MAX_CPUS];     /* saw `returned` with interrupts still off */
+	u64 early_read[MAX_CPUS]; /* what VA read then */
+	u64 after[MAX_CPUS];      /* read after interrupts came back on */
+};
+
+static u64 read_va(vaddr_t va)
+{
+	return *(volatile u64 *)va;
+}
+
+static void slow_target(struct slow_flush *s)
+{
+	u32 me = this_cpu()->id;
+	u64 span = (u64)IRQ_OFF_SPAN * (s->rank[me] + 1);
+
+	irq_disable();
+	s->before[me] = read_va(s->va);
+	__atomic_add_fetch(&s->ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&s->posted, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	for (u64 i = 0; i < span && !__atomic_load_n(&s->returned, __ATOMIC_ACQUIRE); i++)
+		cpu_relax();
+	if (__atomic_load_n(&s->returned, __ATOMIC_ACQUIRE)) {
+		s->early[me] = true;
+		s->early_read[me] = read_va(s->va);
+	}
+	irq_enable();
+	while (!__atomic_load_n(&s->returned, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	s->after[me] = read_va(s->va);
+}
+
+static void remap_and_shoot_down(struct slow_flush *s, paddr_t old, paddr_t new)
+{
+	while (__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) != s->targets)
+		cpu_relax();
+	set_pte(pt_pte_lookup(kernel_root(), s->va), pte_mkleaf(new, pt_leaf_bits(VM_READ | VM_WRITE)));
+	__atomic_store_n(&s->posted, 1, __ATOMIC_RELEASE);
+	flush_tlb_range(&kernel_space, s->va, s->va + PAGE_SIZE);
+	*(volatile u64 *)frame_va(old) = POISON;
+	__atomic_store_n(&s->returned, 1, __ATOMIC_RELEASE);
+}
+
+struct slow_round {
+	struct slow_flush *s;
+	paddr_t old, new;
+};
+
+static void initiate_or_stall(struct test *t, void *arg)
+{
+	struct slow_round *r = arg;
+
+	(void)t;
+	if (this_cpu()->id == r->s->initiator)
+		remap_and_shoot_down(r->s, r->old, r->new);
+	else
+		slow_target(r->s);
+}
+
+/* Runs SLOW_ROUNDS shootdowns against the targets in `targets`, checking
+ * every value each target read. */
+static void shootdown_against_slow_targets(struct test *t, const struct cpumask *targets)
+{
+	static struct slow_flush s;
+	static struct slow_round r;
+	paddr_t frames[2] = { test_frame(), test_frame() };
+	u32 self = this_cpu()->id;
+	struct cpumask all = *targets;
+	u32 early = 0;
+
+	cpumask_set(&all, self);
+	for (u32 round = 0; round < SLOW_ROUNDS; round++) {
+		paddr_t old = frames[round & 1], new = frames[!(round & 1)];
+		s = (struct slow_flush){ .va = VA(4), .initiator = self };
+		for_each_cpu_in(cpu, targets)
+			s.rank[cpu] = s.targets++;
+		*(volatile u64 *)frame_va(old) = OLD_VALUE;
+		*(volatile u64 *)frame_va(new) = NEW_VALUE;
+		test_map(s.va, old, VM_READ | VM_WRITE);
+		r = (struct slow_round){ &s, old, new };
+		test_on_cpus(t, &all, initiate_or_stall, &r);
+		for_each_cpu_in(cpu, targets) {
+			EXPECT_EQ(t, s.before[cpu], OLD_VALUE);
+			if (s.early[cpu]) {
+				early++;
+				if (!EXPECT_EQ(t, s.early_read[cpu], NEW_VALUE))
+					test_diag(t, "round %u: cpu%u read 0x%lx through its old translation "
+						  "after the shootdown returned", round, cpu, s.early_read[cpu]);
+			}
+			if (!EXPECT_EQ(t, s.after[cpu], NEW_VALUE))
+				test_diag(t, "round %u: cpu%u never flushed (read 0x%lx)", round, cpu,
+					  s.after[cpu]);
+		}
+		test_unmap(s.va);
+		flush_tlb_range(&kernel_space, s.va, s.va + PAGE_SIZE);
+	}
+	test_diag(t, "%u target rounds saw the shootdown return with interrupts still off", early);
+	EXPECT_EQ(t, early, 0);
+}
+
+/* One target, slow to take the IPI: the initiator must wait for it. */
+static void shootdown_waits_for_slow_target(struct test *t)
+{
+	struct cpumask one = { 0 };
+
+	cpumask_set(&one, require_other_cpu(t));
+	shootdown_against_slow_targets(t, &one);
+}
+
+/* Every other CPU a target, each slow for a different time: the
+ * initiator must wait for the last of them, not the first. */
+static void shootdown_waits_for_all_slow_targets(struct test *t)
+{
+	struct cpumask others = cpu_online_mask;
+
+	if (nr_cpus < 3)
+		test_skip(t, "needs two CPUs besides the initiator");
+	cpumask_clear_cpu(&others, this_cpu()->id);
+	shootdown_against_slow_targets(t, &others);
+}
+
+/*
+ * Two address spaces zapped at once on two CPUs: each CPU maps and fills
+ * ZAP_PAGES pages in its own address space, then all unmap together
+ * (released by a barrier), ZAP_ROUNDS times. The zaps take different
+ * locks, so anything they share must be per call. A batch shared between
+ * them drops one zap's pages and frees the other's twice (the allocator's
+ * double-free check, or free counts that do not come back, or the audit).
+ */
+#define ZAP_PAGES 64
+#define ZAP_ROUNDS 100
+#define ZAP_VA (USER_BASE + 0x200000)
+
+struct zap_race {
+	struct mm *mm[MAX_CPUS];
+	struct smp_barrier barrier;
+	u64 bad_fills[MAX_CPUS];
+	u64 unmap_errors[MAX_CPUS];
+};
+
+static void fill_and_zap(struct test *t, void *arg)
+{
+	struct zap_race *z = arg;
+	u32 me = this_cpu()->id;
+	struct mm *mm = z->mm[me];
+
+	(void)t;
+	mm_switch(mm);
+	for (u32 round = 0; round < ZAP_ROUNDS; round++) {
+		z->unmap_errors[me] += mm_map_anon(mm, ZAP_VA, ZAP_PAGES * PAGE_SIZE,
+						   VM_READ | VM_WRITE, 0) != 0;
+		z->bad_fills[me] += fill_user(ZAP_VA, ZAP_PAGES, round + me);
+		z->bad_fills[me] += check_user(ZAP_VA, ZAP_PAGES, round + me);
+		smp_barrier_wait(&z->barrier);
+		z->unmap_errors[me] += mm_unmap(mm, ZAP_VA, ZAP_PAGES * PAGE_SIZE) != 0;
+		smp_barrier_wait(&z->barrier);
+	}
+	mm_switch(NULL);
+}
+
+static void zaps_of_two_spaces_at_once(struct test *t)
+{
+	static struct zap_race z;
+	struct cpumask m = pair(this_cpu()->id, require_other_cpu(t));
+	struct free_snapshot before = free_snapshot();
+
+	z = (struct zap_race){ 0 };
+	smp_barrier_init(&z.barrier, 2);
+	for_each_cpu_in(cpu, &m) {
+		z.mm[cpu] = mm_create(cpus[cpu].node);
+		SETUP_TRUE(t, z.mm[cpu] != NULL);
+	}
+	test_on_cpus(t, &m, fill_and_zap, &z);
+	for_each_cpu_in(cpu, &m) {
+		EXPECT_EQ(t, z.bad_fills[cpu], 0);
+		EXPECT_EQ(t, z.unmap_errors[cpu], 0);
+		EXPECT_EQ(t, z.mm[cpu]->table_pages, 1);
+		mm_destroy(z.mm[cpu]);
+	}
+	EXPECT_EQ(t, mm_audit("  # "), 0);
+	expect_same_free(t, before);
+}
+
 TEST_SUITE(tlb,
 	TEST_CASE(no_stale_read_after_unmap),
 	TEST_CASE(downgrade_seen_everywhere),
-	TEST_CASE(only_active_cpus_interrupted));
+	TEST_CASE(only_active_cpus_interrupted),
+	TEST_CASE(shootdown_waits_for_slow_target),
+	TEST_CASE(shootdown_waits_for_all_slow_targets),
+	TEST_CASE(zaps_of_two_spaces_at_once));

@@ -7,11 +7,21 @@
  * level (bugs=vmalloc_prealloc_wrong_level, with vmalloc_sync=prealloc)
  * the access is an unexpected kernel fault on the reading CPU, and the
  * case fails with it decoded.
+ *
+ * The later cases check the sync under concurrency: the table repaired is
+ * the one loaded (CR3) even mid-switch; several CPUs taking the fault on
+ * one entry at once; eager sync against mm_create; and a vfree seen by a
+ * CPU that has a user address space loaded.
  */
 
+#include <mmulab/mm_struct.h>
 #include <mmulab/percpu.h>
+#include <mmulab/pgtable.h>
+#include <mmulab/spinlock.h>
 #include <mmulab/smp.h>
 #include <mmulab/vmalloc.h>
+#include <arch/cpu.h>
+#include <arch/trap.h>
 #include "mm_util.h"
 
 #define PAGES 4
@@ -119,6 +129,323 @@ static void reuse_reads_new_data(struct test *t)
 	vfree(second);
 }
 
+/* The top-level entry of mm for va's slot. */
+static pgd_t *slot_entry(struct mm *mm, vaddr_t va)
+{
+	return pgd_offset(mm->root, va);
+}
+
+/* Makes mm lack va's top-level entry, as an address space created before
+ * the vmalloc that first used the slot does (the slot may already be in
+ * the reference from an earlier case). mm is loaded nowhere yet. */
+static void forget_slot(struct mm *mm, vaddr_t va)
+{
+	set_pgd(slot_entry(mm, va), __pgd(0));
+}
+
+static void require_lazy(struct test *t)
+{
+	if (vmalloc_mode() != VMALLOC_SYNC_LAZY)
+		test_skip(t, "lazy sync only (the other modes never take the fault)");
+}
+
+/*
+ * Mid-switch: this CPU's bookkeeping says address space A while CR3
+ * already holds B (mm_switch between its CR3 load and its bookkeeping
+ * store, where an interrupt handler may touch vmalloc memory). Neither
+ * has the area's top-level entry. The access must repair B, the table
+ * the CPU walks; repairing A would leave the access faulting.
+ */
+static void sync_repairs_loaded_table_mid_switch(struct test *t)
+{
+	require_lazy(t);
+	struct mm *believed = mm_create(0), *loaded = mm_create(0);
+	SETUP_TRUE(t, believed && loaded);
+	u64 *data = vmalloc_aligned(PAGE_SIZE, VMALLOC_SLOT_SIZE);
+	SETUP_TRUE(t, data != NULL);
+	data[0] = pattern(0, 0x3c3);
+	forget_slot(believed, (vaddr_t)data);
+	forget_slot(loaded, (vaddr_t)data);
+
+	mm_switch(believed);
+	irq_disable();
+	cpumask_set(&loaded->tlb.active, this_cpu()->id);
+	write_cr3(loaded->root);
+	invlpg((vaddr_t)data); /* the global translation from the write above */
+	struct fault_info f = probe_read((vaddr_t)data, &(u8){ 0 });
+	u64 seen = f.vector == FAULT_NONE ? ((volatile u64 *)data)[0] : 0;
+	write_cr3(believed->root);
+	cpumask_clear_cpu(&loaded->tlb.active, this_cpu()->id);
+	irq_enable();
+	mm_switch(NULL);
+
+	if (!EXPECT_EQ(t, f.vector, FAULT_NONE))
+		test_diag(t, "the access mid-switch faulted (error 0x%x): the sync repaired another table",
+			  f.error_code);
+	EXPECT_EQ(t, seen, pattern(0, 0x3c3));
+	EXPECT_EQ(t, pgd_val(*slot_entry(loaded, (vaddr_t)data)),
+		  pgd_val(*pgd_offset(kernel_root(), (vaddr_t)data)));
+	EXPECT_TRUE(t, pgd_none(*slot_entry(believed, (vaddr_t)data)));
+	mm_destroy(believed);
+	mm_destroy(loaded);
+	vfree(data);
+}
+
+/*
+ * Several CPUs with one address space loaded, none having the area's
+ * top-level entry, released by a barrier onto the same word: they take
+ * the lazy fault on one entry at once. The first copies it; the others
+ * find it present and equal, which is a raced fault to retry, not a
+ * broken sharing. Repeated with a fresh address space each round.
+ */
+#define RACE_ROUNDS 200
+
+struct sync_race {
+	struct mm *mm;
+	u64 *data;
+	struct smp_barrier barrier;
+	u64 mismatches[MAX_CPUS];
+};
+
+static void touch_together(struct test *t, void *arg)
+{
+	struct sync_race *r = arg;
+
+	(void)t;
+	mm_switch(r->mm);
+	invlpg((vaddr_t)r->data); /* a global translation from an earlier round */
+	smp_barrier_wait(&r->barrier);
+	r->mismatches[this_cpu()->id] += ((volatile u64 *)r->data)[0] != pattern(0, 0x7ace);
+	mm_switch(NULL);
+}
+
+static void concurrent_sync_of_one_entry(struct test *t)
+{
+	static struct sync_race r;
+	u64 raced = vmalloc_raced_faults;
+
+	require_lazy(t);
+	if (nr_cpus < 2)
+		test_skip(t, "needs a second CPU");
+	r = (struct sync_race){ .data = vmalloc_aligned(PAGE_SIZE, VMALLOC_SLOT_SIZE) };
+	SETUP_TRUE(t, r.data != NULL);
+	r.data[0] = pattern(0, 0x7ace);
+	for (u32 round = 0; round < RACE_ROUNDS; round++) {
+		r.mm = mm_create(0);
+		SETUP_TRUE(t, r.mm != NULL);
+		forget_slot(r.mm, (vaddr_t)r.data);
+		smp_barrier_init(&r.barrier, nr_cpus);
+		test_on_cpus(t, &cpu_online_mask, touch_together, &r);
+		mm_destroy(r.mm);
+		if (t->failed)
+			break;
+	}
+	test_diag(t, "%lu faults found the entry already copied by another CPU",
+		  vmalloc_raced_faults - raced);
+	for_each_cpu_in(cpu, &cpu_online_mask)
+		EXPECT_EQ(t, r.mismatches[cpu], 0);
+	vfree(r.data);
+}
+
+/*
+ * eager: mm_create against vmalloc. The creating CPU (this one) makes and
+ * destroys address spaces in a loop; the other CPU interrupts it at a
+ * moment that moves from round to round (a cross-CPU call that holds it
+ * for a while, so an mm_create caught between copying the kernel half and
+ * joining the list stays there), and meanwhile vmallocs an area in a new
+ * top-level slot. Every address space whose mm_create returned after that
+ * vmalloc returned must have the slot's entry: either it copied it or the
+ * eager sync reached it on the list.
+ */
+#define CREATE_ROUNDS 48
+#define HOLD_SPAN 2000000
+#define DELAY_STEPS 32
+#define DELAY_STEP 64
+
+struct create_race {
+	u32 creator;
+	u32 round;       /* armed by the vmalloc CPU */
+	u32 checked;     /* the creator checked an mm created after the vmalloc */
+	u32 creates;     /* mm_create calls started */
+	u32 held;        /* the creator is held by the call */
+	u32 allocated;   /* this round's vmalloc returned */
+	vaddr_t area[CREATE_ROUNDS];
+	u32 rounds;
+	u64 missed, created;
+	bool create_failed;
+};
+
+/* On the creator, from the call IPI: hold it until the vmalloc is done,
+ * or for a bounded time (it may hold a lock the vmalloc needs). */
+static void hold_creator(void *arg)
+{
+	struct create_race *c = arg;
+
+	__atomic_store_n(&c->held, 1, __ATOMIC_RELEASE);
+	for (u64 i = 0; i < HOLD_SPAN && !__atomic_load_n(&c->allocated, __ATOMIC_ACQUIRE); i++)
+		cpu_relax();
+}
+
+static void create_until_allocated(struct create_race *c)
+{
+	bool after;
+
+	do {
+		__atomic_add_fetch(&c->creates, 1, __ATOMIC_RELEASE);
+		struct mm *mm = mm_create(0);
+		after = __atomic_load_n(&c->allocated, __ATOMIC_ACQUIRE);
+		if (!mm) {
+			c->create_failed = true;
+			return;
+		}
+		c->created++;
+		vaddr_t va = c->area[c->round - 1];
+		if (after && va && pgd_val(*slot_entry(mm, va)) != pgd_val(*pgd_offset(kernel_root(), va)))
+			c->missed++;
+		mm_destroy(mm);
+	} while (!after);
+}
+
+static void vmalloc_during_create(struct create_race *c, u32 round)
+{
+	u32 creates = __atomic_load_n(&c->creates, __ATOMIC_ACQUIRE);
+
+	while (__atomic_load_n(&c->creates, __ATOMIC_ACQUIRE) == creates)
+		cpu_relax();
+	for (u32 i = 0; i < (round % DELAY_STEPS) * DELAY_STEP; i++)
+		cpu_relax();
+	smp_call_cpu(c->creator, hold_creator, c, false);
+	while (!__atomic_load_n(&c->held, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	c->area[round - 1] = (vaddr_t)vmalloc_aligned(PAGE_SIZE, VMALLOC_SLOT_SIZE);
+	__atomic_store_n(&c->allocated, 1, __ATOMIC_RELEASE);
+}
+
+static void create_or_vmalloc(struct test *t, void *arg)
+{
+	struct create_race *c = arg;
+
+	(void)t;
+	for (u32 round = 1; round <= c->rounds; round++) {
+		if (this_cpu()->id == c->creator) {
+			while (__atomic_load_n(&c->round, __ATOMIC_ACQUIRE) != round)
+				cpu_relax();
+			create_until_allocated(c);
+			__atomic_store_n(&c->checked, round, __ATOMIC_RELEASE);
+			if (!c->area[round - 1])
+				return; /* no slot left: the vmalloc CPU stops too */
+			continue;
+		}
+		__atomic_store_n(&c->held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->allocated, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->round, round, __ATOMIC_RELEASE);
+		vmalloc_during_create(c, round);
+		while (__atomic_load_n(&c->checked, __ATOMIC_ACQUIRE) != round)
+			cpu_relax();
+		smp_call_wait(c->creator);
+		if (!c->area[round - 1])
+			return; /* no slot left */
+	}
+}
+
+static void eager_sync_reaches_new_spaces(struct test *t)
+{
+	static struct create_race c;
+
+	if (vmalloc_mode() != VMALLOC_SYNC_EAGER)
+		test_skip(t, "eager sync only");
+	c = (struct create_race){ .creator = this_cpu()->id, .rounds = CREATE_ROUNDS };
+	struct cpumask m = { 0 };
+	cpumask_set(&m, this_cpu()->id);
+	int other = test_other_cpu();
+	if (other < 0)
+		test_skip(t, "needs a second CPU");
+	cpumask_set(&m, (u32)other);
+	test_on_cpus(t, &m, create_or_vmalloc, &c);
+	u32 slots = 0;
+	for (u32 i = 0; i < CREATE_ROUNDS && c.area[i]; i++, slots++)
+		vfree((void *)c.area[i]);
+	SETUP_TRUE(t, !c.create_failed);
+	SETUP_TRUE(t, slots >= CREATE_ROUNDS / 2);
+	test_diag(t, "%lu address spaces created around %u vmallocs; %lu lacked the new entry",
+		  c.created, slots, c.missed);
+	EXPECT_EQ(t, c.missed, 0);
+}
+
+/*
+ * vfree while another CPU, with a user address space loaded, keeps
+ * reading the area: once vfree has returned, that CPU's next read must
+ * fault. Kernel mappings are global and survive CR3 loads, so the
+ * shootdown must reach every CPU, not only those on the kernel's tables.
+ */
+#define STALE_LIMIT 100000
+#define WARM_READS 10000
+
+struct vfree_reader {
+	struct mm *mm;
+	u64 *data;
+	u32 freeing_cpu;
+	u32 warm, freed;
+	u64 stale_reads;
+	struct fault_info fault;
+};
+
+static void read_until_fault(void *arg)
+{
+	struct vfree_reader *r = arg;
+
+	for (u64 reads = 0;; reads++) {
+		u32 after = __atomic_load_n(&r->freed, __ATOMIC_ACQUIRE);
+		(void)((volatile u64 *)r->data)[0];
+		if (reads == WARM_READS)
+			__atomic_store_n(&r->warm, 1, __ATOMIC_RELEASE);
+		if (after && ++r->stale_reads >= STALE_LIMIT)
+			return;
+	}
+}
+
+static void read_or_vfree(struct test *t, void *arg)
+{
+	struct vfree_reader *r = arg;
+
+	(void)t;
+	if (this_cpu()->id != r->freeing_cpu) {
+		mm_switch(r->mm);
+		r->fault = run_catching_faults(read_until_fault, r);
+		mm_switch(NULL);
+		return;
+	}
+	while (!__atomic_load_n(&r->warm, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	vfree(r->data);
+	__atomic_store_n(&r->freed, 1, __ATOMIC_RELEASE);
+}
+
+static void vfree_reaches_cpu_in_user_space(struct test *t)
+{
+	static struct vfree_reader r;
+	int other = test_other_cpu();
+
+	if (other < 0)
+		test_skip(t, "needs a second CPU");
+	r = (struct vfree_reader){ .mm = mm_create(0), .data = vmalloc(PAGE_SIZE),
+				   .freeing_cpu = this_cpu()->id };
+	SETUP_TRUE(t, r.mm && r.data);
+	struct cpumask m = { 0 };
+	cpumask_set(&m, (u32)other);
+	cpumask_set(&m, this_cpu()->id);
+	test_on_cpus(t, &m, read_or_vfree, &r);
+	test_diag(t, "reads after vfree returned: %lu", r.stale_reads);
+	EXPECT_EQ(t, r.stale_reads, 0);
+	EXPECT_EQ(t, r.fault.vector, X86_TRAP_PF);
+	EXPECT_EQ(t, r.fault.addr, (vaddr_t)r.data);
+	mm_destroy(r.mm);
+}
+
 TEST_SUITE_FLAGS(vmalloc_sync, TEST_MM_AUDIT,
 	TEST_CASE(new_top_level_entry),
-	TEST_CASE(reuse_reads_new_data));
+	TEST_CASE(reuse_reads_new_data),
+	TEST_CASE(sync_repairs_loaded_table_mid_switch),
+	TEST_CASE(concurrent_sync_of_one_entry),
+	TEST_CASE(eager_sync_reaches_new_spaces),
+	TEST_CASE(vfree_reaches_cpu_in_user_space));
