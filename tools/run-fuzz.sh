@@ -20,11 +20,14 @@ grep -E "stat::number_of_executed_units|stat::new_units_added" "$work/log" | sed
 if [ $status -eq 0 ]; then
     echo "  ok 1 $name"
     echo "ok 1 fuzz"
-    echo "mmulab: done pass=1 fail=0"
+    echo "# totals: pass=1 fail=0 skip=0 error=0"
+    echo "mmulab: done pass=1 fail=0 skip=0 error=0 verdict=pass"
 else
     grep -E "ERROR|SUMMARY|artifact" "$work/log" | head -20 | sed 's/^/  # /'
     echo "  not ok 1 $name"
     echo "not ok 1 fuzz"
-    echo "mmulab: done pass=0 fail=1"
+    echo "# failed: fuzz.$name"
+    echo "# totals: pass=0 fail=1 skip=0 error=0"
+    echo "mmulab: done pass=0 fail=1 skip=0 error=0 verdict=fail"
 fi
 exit $status

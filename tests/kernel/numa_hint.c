@@ -200,6 +200,8 @@ static void live_scan_forces_hint_fault(struct test *t)
  * with a per-page pattern, moved to another node, compared word by word. */
 static void migrated_page_whole(struct test *t)
 {
+	if (cpu_off_node(this_cpu()->node) < 0)
+		test_skip(t, "needs CPUs on two nodes with memory");
 	struct setup s = populate(t, VM_READ | VM_WRITE);
 	paddr_t old[PAGES];
 
