@@ -268,6 +268,12 @@ def qemu_run(tree, name, args, timeout, log):
     with open(log + ".out", "w") as f:
         p = subprocess.run(argv, cwd=tree, stdout=f, stderr=subprocess.STDOUT,
                            stdin=subprocess.DEVNULL)
+    # The serial log (--log) plus what run-qemu itself said.
+    with open(log + ".out", errors="replace") as f:
+        tail = [l for l in f if l.startswith("run-qemu:") or "qemu-system" in l]
+    with open(log, "a") as f:
+        f.writelines(tail)
+    os.remove(log + ".out")
     with open(log, errors="replace") as f:
         run = ktap.parse(f.read())
     fails = sum(1 for c in run.cases if c.status not in ("pass", "xfail", "skip"))
