@@ -56,7 +56,7 @@ class MutationList:
     def __init__(self):
         self.configs = {}  # name -> run-qemu.sh arguments
         self.default = []
-        self.unreliable = []
+        self.unreliable = {}
         self.mutations = []
 
 
@@ -114,7 +114,8 @@ def parse_list(path):
             elif key == "default":
                 ml.default = value.split()
             elif key == "unreliable":
-                ml.unreliable = value.split()
+                case, _, regex = value.partition(" ")
+                ml.unreliable[case] = regex.strip() or "."
             else:
                 raise ListError(f"{path}:{lineno}: unknown header key '{key}'")
         elif key in FIELDS:
@@ -245,7 +246,7 @@ def build(tree, log):
     return p.returncode == 0
 
 
-UNRELIABLE = set()  # cases whose failure proves nothing (the list's 'unreliable:')
+UNRELIABLE = {}  # case -> regex: a failure whose diagnostics match proves nothing
 
 
 def first_failure(run):
@@ -255,7 +256,8 @@ def first_failure(run):
     for c in run.cases:
         if c.status in ("pass", "xfail", "skip") or c.directive.upper() == "ERROR":
             continue
-        if c.name in UNRELIABLE and c.status == "fail":
+        if c.name in UNRELIABLE and c.status == "fail" and \
+                any(re.search(UNRELIABLE[c.name], d) for d in c.diagnostics):
             continue
         return c.name + (f" ({c.status})" if c.status != "fail" else "")
     return None
