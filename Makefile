@@ -63,7 +63,7 @@ FUZZ_SRCS := tests/fuzz/fuzz_acpi.c arch/x86/acpi_tables.c kernel/topology.c ker
 FUZZ_SEEDS := tests/data/acpi
 FUZZ_SECONDS ?= 300
 
-.PHONY: all run check bench usb host-test fuzz deps clean help
+.PHONY: all run check bench mutate usb host-test fuzz deps clean help
 all: $(BUILD)/BOOTX64.EFI
 
 help:
@@ -74,6 +74,8 @@ help:
 	@echo "make usb      build/mmulab-usb.img, a GPT disk image to dd onto a USB stick"
 	@echo "make fuzz     run the ACPI fuzzer (FUZZ_SECONDS, default 300)"
 	@echo "make bench    the fault-cost figures (# bench: lines)"
+	@echo "make mutate   plant each mistake of tests/mutations.txt, report which test kills it"
+	@echo "              (MUTATIONS=id,id a subset; MUTATE_TIMEOUT=s per QEMU run)"
 	@echo "make clean    remove build/"
 
 deps:
@@ -174,6 +176,12 @@ bench: deps
 	$(MAKE) all
 	./run-qemu.sh --nodes 2 --cpus 2 --cmdline "tests=numa_bench" --log $(BUILD)/bench.log >/dev/null
 	@grep '# bench:' $(BUILD)/bench.log | sed 's/^ *# //'
+
+# Mutation testing (tools/mutate.py): slow, not part of check; check only
+# verifies that the list still applies and compiles (tests/matrix.conf).
+MUTATE_TIMEOUT ?= 300
+mutate: deps
+	$(PYTHON) tools/mutate.py --timeout $(MUTATE_TIMEOUT) $(if $(MUTATIONS),--only $(MUTATIONS))
 
 clean:
 	rm -rf $(BUILD)
