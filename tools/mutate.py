@@ -196,7 +196,7 @@ def check(ml):
     v = make_vars(["KCFLAGS", "HOST_CFLAGS", "KERNEL_SRCS", "HOST_SRCS"])
     print("KTAP version 1\n1..1\n  KTAP version 1\n  # Subtest: mutations")
     print(f"  1..{len(ml.mutations)}")
-    failed = 0
+    failed = []
     for i, m in enumerate(ml.mutations, 1):
         why = None
         try:
@@ -214,12 +214,18 @@ def check(ml):
         except ListError as e:
             why = str(e)
         if why:
-            failed += 1
-            print(f"  not ok {i} {m.id} # {why}")
+            failed.append(m.id)
+            print(f"  # {why}")
+            print(f"  not ok {i} {m.id}")
         else:
             print(f"  ok {i} {m.id}")
     print(f"{'not ok' if failed else 'ok'} 1 mutations")
-    print(f"mmulab: done pass={len(ml.mutations) - failed} fail={failed}")
+    for name in failed:
+        print(f"# failed: mutations.{name}")
+    passed = len(ml.mutations) - len(failed)
+    print(f"# totals: pass={passed} fail={len(failed)} skip=0 error=0")
+    print(f"mmulab: done pass={passed} fail={len(failed)} skip=0 error=0 "
+          f"verdict={'fail' if failed else 'pass'}")
     return 1 if failed else 0
 
 
@@ -427,8 +433,9 @@ def main():
         ml = parse_list(opts.list)
     except ListError as e:
         if opts.check:
-            print("KTAP version 1\n1..1\n  # " + str(e) + "\nnot ok 1 mutations")
-            print("mmulab: done pass=0 fail=1")
+            print("KTAP version 1\n1..1\n# " + str(e) + "\nnot ok 1 mutations")
+            print("# failed: mutations\n# totals: pass=0 fail=1 skip=0 error=0")
+            print("mmulab: done pass=0 fail=1 skip=0 error=0 verdict=fail")
         else:
             print("mutate:", e, file=sys.stderr)
         return 2 if not opts.check else 1
