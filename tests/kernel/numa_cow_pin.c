@@ -11,6 +11,7 @@
  */
 
 #include <mmulab/gup.h>
+#include "live.h"
 #include "numa_util.h"
 
 struct device {
@@ -109,7 +110,160 @@ static void pinned_never_migrates_unpinned_does(struct test *t)
 	mm_destroy(mm);
 }
 
+/* --- pages shared after fork --- */
+
+#define SHARED_PAGES 8
+#define SHARED_VALUE 0x5ba4edULL
+
+struct scan_op {
+	struct mm *mm;
+	u64 hinted;
+};
+
+static void op_scan(struct test *t, void *arg)
+{
+	struct scan_op *o = arg;
+	(void)t;
+	o->hinted = numa_scan(o->mm, USER_BASE, USER_BASE + SHARED_PAGES * PAGE_SIZE);
+}
+
+/* A parent whose pages hold SHARED_VALUE in every hammer's word, and its
+ * fork child: every page is COW-shared (reference count 2). */
+static struct mm *parent_with_words(struct test *t)
+{
+	struct mm *mm = mm_create(this_cpu()->node);
+
+	SETUP_TRUE(t, mm != NULL);
+	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, SHARED_PAGES * PAGE_SIZE, VM_READ | VM_WRITE,
+				  0) == 0);
+	mm_switch(mm);
+	for (u32 p = 0; p < SHARED_PAGES; p++)
+		for (u32 h = 0; h < LIVE_MAX_HAMMERS; h++)
+			SETUP_TRUE(t, user_write64(USER_BASE + p * PAGE_SIZE + 64 + 8 * h,
+						   SHARED_VALUE).vector == FAULT_NONE);
+	mm_switch(NULL);
+	return mm;
+}
+
+/* A page shared with a fork child has another user: the scanner leaves
+ * it alone (the migration it could lead to would be refused anyway, and
+ * the hint fault would cost the process a fault for nothing). Checked
+ * where it shows: hammers keep the parent loaded and read the pages while
+ * the scan runs and after it returns; none of them may take a hint fault,
+ * every parent entry stays present, and the child still maps the same
+ * frames with the same contents. A scanner that counts only pins as other
+ * users hints them all, and the hammers fault. */
+static void shared_page_never_hinted(struct test *t)
+{
+	struct mm *mm = parent_with_words(t);
+	struct mm *child = mm_fork(mm);
+	static struct live l;
+	struct scan_op o = { mm, 0 };
+
+	SETUP_TRUE(t, child != NULL);
+	live_init(t, &l, mm, USER_BASE, SHARED_PAGES, LIVE_READ);
+	l.check_expect = true;
+	l.expect_after = SHARED_VALUE;
+	u64 hints_before = numa_stats.numa_hint_faults;
+	live_run(t, &l, op_scan, &o);
+	u64 hints = numa_stats.numa_hint_faults - hints_before;
+	test_diag(t, "%lu shared pages hinted, %lu hint faults", o.hinted, hints);
+	EXPECT_EQ(t, o.hinted, 0);
+	EXPECT_EQ(t, hints, 0);
+	live_expect_ran(t, &l);
+	live_expect_clean_reads(t, &l);
+	mm_switch(child);
+	for (u32 p = 0; p < SHARED_PAGES; p++) {
+		vaddr_t va = USER_BASE + p * PAGE_SIZE;
+		u64 v = 0;
+		EXPECT_TRUE(t, pte_present(pte_at(mm, va)));
+		EXPECT_EQ(t, frame_at(child, va), frame_at(mm, va));
+		EXPECT_EQ(t, user_read64(va + 64, &v).vector, FAULT_NONE);
+		EXPECT_EQ(t, v, SHARED_VALUE);
+	}
+	mm_switch(NULL);
+	mm_destroy(child);
+	mm_destroy(mm);
+}
+
+struct child_view {
+	struct mm *mm;
+	u64 bad;
+};
+
+/* Every word of the child's page, through its own address space. */
+static void child_reads_page(struct test *t, void *arg)
+{
+	struct child_view *c = arg;
+	(void)t;
+	mm_switch(c->mm);
+	for (u32 j = 0; j < PAGE_SIZE / 8; j++) {
+		u64 v = 0;
+		c->bad += user_read64(USER_BASE + 8 * j, &v).vector != FAULT_NONE ||
+			  v != page_pattern(66, 0, j);
+	}
+	mm_switch(NULL);
+}
+
+/* A hint that outlives a fork: the page is hinted while exclusive, then
+ * the fork shares it (both entries protnone, reference count 2). The
+ * parent's read takes the hint fault; even with numa_restore_write=on
+ * (set here for the case's duration) the entry must come back read-only,
+ * since the page is not exclusive, so the parent's write copies it. The
+ * child, loaded on another CPU afterwards, still reads the old page in
+ * every word; the parent's copy holds the old page plus its one write. A
+ * restore that grants write unconditionally lets the parent write the
+ * shared frame, and the child sees it. */
+static void hint_fault_keeps_shared_page_read_only(struct test *t)
+{
+	struct mm *mm = mm_create(this_cpu()->node);
+	u64 v = 0;
+
+	SETUP_TRUE(t, mm != NULL);
+	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, PAGE_SIZE, VM_READ | VM_WRITE, 0) == 0);
+	mm_switch(mm);
+	SETUP_TRUE(t, user_write64(USER_BASE, 1).vector == FAULT_NONE);
+	paddr_t shared = frame_at(mm, USER_BASE);
+	fill_frame(shared, 66, 0);
+	SETUP_TRUE(t, numa_scan(mm, USER_BASE, USER_BASE + PAGE_SIZE) == 1);
+	struct mm *child = mm_fork(mm);
+	SETUP_TRUE(t, child != NULL);
+	SETUP_TRUE(t, pte_protnone(pte_at(mm, USER_BASE)) && pte_protnone(pte_at(child, USER_BASE)));
+	SETUP_TRUE(t, frame_at(child, USER_BASE) == shared);
+
+	struct fault_counters before = mm->faults;
+	u64 hints_before = numa_stats.numa_hint_faults;
+	numa_restore_write_set(true);
+	EXPECT_EQ(t, user_read64(USER_BASE, &v).vector, FAULT_NONE);
+	EXPECT_EQ(t, v, page_pattern(66, 0, 0));
+	EXPECT_EQ(t, numa_stats.numa_hint_faults - hints_before, 1);
+	EXPECT_EQ(t, user_write64(USER_BASE + 8, 0xbad).vector, FAULT_NONE);
+	numa_restore_write_reset();
+	EXPECT_EQ(t, mm->faults.cow_copy - before.cow_copy, 1);
+	EXPECT_EQ(t, mm->faults.cow_reuse - before.cow_reuse, 0);
+
+	static struct child_view cv;
+	int other = test_other_cpu();
+	struct cpumask m = { 0 };
+	cv = (struct child_view){ child, 0 };
+	cpumask_set(&m, other >= 0 ? (u32)other : this_cpu()->id);
+	test_on_cpus(t, &m, child_reads_page, &cv);
+	if (!EXPECT_EQ(t, cv.bad, 0))
+		test_diag(t, "the child read %lu words other than its page's (the parent's write "
+			  "reached it)", cv.bad);
+	EXPECT_EQ(t, frame_diff_words(shared, 66, 0, 0, 0), 0);
+	paddr_t copy = frame_at(mm, USER_BASE);
+	EXPECT_NE(t, copy, shared);
+	EXPECT_EQ(t, ((u64 *)frame_va(copy))[1], 0xbad);
+	EXPECT_EQ(t, frame_diff_words(copy, 66, 0, 8, 16), 0);
+	mm_switch(NULL);
+	mm_destroy(child);
+	mm_destroy(mm);
+}
+
 TEST_SUITE_FLAGS(numa_cow_pin, TEST_MM_AUDIT,
 	TEST_CASE(pinned_page_never_diverges),
 	TEST_CASE(unpinned_page_is_hinted),
-	TEST_CASE(pinned_never_migrates_unpinned_does));
+	TEST_CASE(pinned_never_migrates_unpinned_does),
+	TEST_CASE(shared_page_never_hinted),
+	TEST_CASE(hint_fault_keeps_shared_page_read_only));

@@ -219,10 +219,93 @@ static void migrated_page_whole(struct test *t)
 	mm_destroy(s.mm);
 }
 
+/* --- write permission restored after a move --- */
+
+struct read_then_write {
+	struct mm *mm;
+	u64 value;                 /* written to word 1 of page i: value + i */
+	u64 bad;                   /* reads that faulted or saw a wrong word */
+	struct fault_counters before_writes, after_writes;
+};
+
+/* On the remote CPU: read word 0 of every page (each read takes the hint
+ * fault, which may move the page here), then write word 1 of each. */
+static void read_then_write_body(struct test *t, void *arg)
+{
+	struct read_then_write *rw = arg;
+	(void)t;
+	mm_switch(rw->mm);
+	for (u32 i = 0; i < PAGES; i++) {
+		u64 v = 0;
+		rw->bad += user_read64(USER_BASE + i * PAGE_SIZE, &v).vector != FAULT_NONE ||
+			   v != page_pattern(88, i, 0);
+	}
+	rw->before_writes = rw->mm->faults;
+	for (u32 i = 0; i < PAGES; i++)
+		rw->bad += user_write64(USER_BASE + i * PAGE_SIZE + 8, rw->value + i).vector !=
+			   FAULT_NONE;
+	rw->after_writes = rw->mm->faults;
+	mm_switch(NULL);
+}
+
+static u64 write_faults(struct fault_counters a, struct fault_counters b)
+{
+	return (b.cow_reuse - a.cow_reuse) + (b.cow_copy - a.cow_copy) +
+	       (b.spurious - a.spurious) + (b.segv - a.segv);
+}
+
+/* With numa_restore_write=on (set here for the case's duration) a page
+ * this mapping alone owns comes back writable from its hint fault, also
+ * when the fault moved it: the exclusivity test must look at the page now
+ * mapped, not at the one just freed (whose count is 0). Whole pages are
+ * filled with a pattern, hinted, read from a CPU on another node (which
+ * moves them there: first fault or second, by policy), then written
+ * right away from that CPU: no write may fault, and each write lands in
+ * the new frame, whose every other word is the old page's. */
+static void migrated_exclusive_page_restored_writable(struct test *t)
+{
+	if (cpu_off_node(this_cpu()->node) < 0)
+		test_skip(t, "needs CPUs on two nodes with memory");
+	struct setup s = populate(t, VM_READ | VM_WRITE);
+	static struct read_then_write rw;
+	paddr_t old[PAGES];
+	u64 moved_before = numa_stats.numa_pages_migrated;
+	u32 rounds = numa_policy() == NUMA_POLICY_FIRST ? 1 : 2;
+
+	for (u32 i = 0; i < PAGES; i++) {
+		old[i] = frame_at(s.mm, USER_BASE + i * PAGE_SIZE);
+		fill_frame(old[i], 88, i);
+	}
+	numa_restore_write_set(true);
+	for (u32 r = 1; r <= rounds; r++) {
+		EXPECT_EQ(t, numa_scan(s.mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE), PAGES);
+		rw = (struct read_then_write){ .mm = s.mm, .value = 0x5a5a0000 + r * 0x100 };
+		struct cpumask m = { 0 };
+		cpumask_set(&m, (u32)s.away_cpu);
+		test_on_cpus(t, &m, read_then_write_body, &rw);
+		EXPECT_EQ(t, rw.bad, 0);
+		u64 wf = write_faults(rw.before_writes, rw.after_writes);
+		if (!EXPECT_EQ(t, wf, 0))
+			test_diag(t, "round %u: %lu of %u writes after the hint fault faulted "
+				  "(restored read-only)", r, wf, PAGES);
+	}
+	numa_restore_write_reset();
+	EXPECT_EQ(t, numa_stats.numa_pages_migrated - moved_before, PAGES);
+	for (u32 i = 0; i < PAGES; i++) {
+		paddr_t f = frame_at(s.mm, USER_BASE + i * PAGE_SIZE);
+		EXPECT_NE(t, f, old[i]);
+		EXPECT_EQ(t, node_at(s.mm, USER_BASE + i * PAGE_SIZE), s.away);
+		EXPECT_EQ(t, ((u64 *)frame_va(f))[1], rw.value + i);
+		EXPECT_EQ(t, frame_diff_words(f, 88, i, 8, 16), 0);
+	}
+	mm_destroy(s.mm);
+}
+
 TEST_SUITE_FLAGS(numa_hint, TEST_MM_AUDIT,
 	TEST_CASE(remote_access_migrates),
 	TEST_CASE(local_access_stays),
 	TEST_CASE(read_only_stays_read_only),
 	TEST_CASE(periodic_scanner_hints),
 	TEST_CASE(live_scan_forces_hint_fault),
-	TEST_CASE(migrated_page_whole));
+	TEST_CASE(migrated_page_whole),
+	TEST_CASE(migrated_exclusive_page_restored_writable));

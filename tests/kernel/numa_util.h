@@ -4,6 +4,7 @@
 /* Helpers for the NUMA suites: CPUs by node, and touching an address
  * space's pages from a chosen CPU. */
 
+#include <mmulab/cmdline.h>
 #include <mmulab/numa_balance.h>
 #include <mmulab/percpu.h>
 #include <mmulab/smp.h>
@@ -73,6 +74,19 @@ static inline u64 write_from(struct test *t, int cpu, struct mm *mm, vaddr_t sta
 static inline int node_at(struct mm *mm, vaddr_t va)
 {
 	return page_to_nid(phys_to_page(frame_at(mm, va)));
+}
+
+/* numa_restore_write for one case, whatever the command line says, so
+ * the case runs in every configuration; numa_restore_write_reset() goes
+ * back to the command line's setting. */
+static inline void numa_restore_write_set(bool on)
+{
+	numa_balance_init(numa_policy(), on, cmdline.numa_scan_period_ms, cmdline.numa_scan_pages);
+}
+
+static inline void numa_restore_write_reset(void)
+{
+	numa_restore_write_set(cmdline.numa_restore_write);
 }
 
 #endif
