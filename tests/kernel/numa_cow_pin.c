@@ -210,8 +210,8 @@ static void child_reads_page(struct test *t, void *arg)
  * parent's read takes the hint fault; even with numa_restore_write=on
  * (set here for the case's duration) the entry must come back read-only,
  * since the page is not exclusive, so the parent's write copies it. The
- * child, loaded on another CPU afterwards, still reads the old page in
- * every word; the parent's copy holds the old page plus its one write. A
+ * child, loaded on another CPU afterwards (its own hint fault may move
+ * the page there), still reads the old page in every word; the parent's copy holds the old page plus its one write. A
  * restore that grants write unconditionally lets the parent write the
  * shared frame, and the child sees it. */
 static void hint_fault_keeps_shared_page_read_only(struct test *t)
@@ -251,7 +251,6 @@ static void hint_fault_keeps_shared_page_read_only(struct test *t)
 	if (!EXPECT_EQ(t, cv.bad, 0))
 		test_diag(t, "the child read %lu words other than its page's (the parent's write "
 			  "reached it)", cv.bad);
-	EXPECT_EQ(t, frame_diff_words(shared, 66, 0, 0, 0), 0);
 	paddr_t copy = frame_at(mm, USER_BASE);
 	EXPECT_NE(t, copy, shared);
 	EXPECT_EQ(t, ((u64 *)frame_va(copy))[1], 0xbad);
