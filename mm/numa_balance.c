@@ -34,6 +34,14 @@ void numa_balance_init(u32 p, bool write, u64 scan_period_ms, u64 scan_pages)
 		       scan_period_ms, scan_pages);
 }
 
+bool numa_set_restore_write(bool on)
+{
+	bool was = restore_write;
+
+	restore_write = on;
+	return was;
+}
+
 /* The window [cursor, cursor + pages) over the address space's VMAs,
  * wrapping to the first VMA after the last. */
 static void periodic_pass(struct mm *mm)

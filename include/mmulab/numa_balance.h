@@ -38,6 +38,9 @@ extern struct numa_stats numa_stats;
 
 /* scan_period_ms 0: no periodic scanning (tests call numa_scan). */
 void numa_balance_init(u32 policy, bool restore_write, u64 scan_period_ms, u64 scan_pages);
+/* Tests run a case with write restore on or off whatever the command line
+ * says; returns the previous setting. */
+bool numa_set_restore_write(bool on);
 /* The periodic scanner: run by an idle CPU after each wake-up; scans the
  * next window of every address space with numa_periodic set, when due. */
 void numa_periodic_scan(void);

@@ -81,12 +81,12 @@ static inline int node_at(struct mm *mm, vaddr_t va)
  * back to the command line's setting. */
 static inline void numa_restore_write_set(bool on)
 {
-	numa_balance_init(numa_policy(), on, cmdline.numa_scan_period_ms, cmdline.numa_scan_pages);
+	numa_set_restore_write(on);
 }
 
 static inline void numa_restore_write_reset(void)
 {
-	numa_restore_write_set(cmdline.numa_restore_write);
+	numa_set_restore_write(cmdline.numa_restore_write);
 }
 
 #endif
