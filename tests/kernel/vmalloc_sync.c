@@ -373,6 +373,199 @@ static void eager_sync_reaches_new_spaces(struct test *t)
 }
 
 /*
+ * Touches every page of a list of areas from the reading CPU with an old
+ * user address space loaded; a page that faults is counted (in eager and
+ * prealloc modes nothing repairs a missing top-level entry at fault time).
+ */
+#define MAX_SPANS 2
+
+struct span_reader {
+	struct mm *mm;
+	vaddr_t start[MAX_SPANS];
+	u64 pages[MAX_SPANS];
+	u32 spans;
+	u64 seed;
+	u64 faults, mismatches;
+	vaddr_t first_fault;
+};
+
+static void read_spans_in_old_space(struct test *t, void *arg)
+{
+	struct span_reader *r = arg;
+
+	(void)t;
+	mm_switch(r->mm);
+	for (u32 s = 0; s < r->spans; s++)
+		for (vaddr_t va = r->start[s]; va < r->start[s] + r->pages[s] * PAGE_SIZE;
+		     va += PAGE_SIZE) {
+			if (probe_read(va, &(u8){ 0 }).vector != FAULT_NONE) {
+				if (!r->faults++)
+					r->first_fault = va;
+				continue;
+			}
+			r->mismatches += *(volatile u64 *)va != pattern(va, r->seed);
+		}
+	mm_switch(NULL);
+}
+
+static void fill_span(vaddr_t start, u64 pages, u64 seed)
+{
+	for (vaddr_t va = start; va < start + pages * PAGE_SIZE; va += PAGE_SIZE)
+		*(u64 *)va = pattern(va, seed);
+}
+
+/*
+ * The areas of a ladder: vmalloc hands out space from a cursor that only
+ * moves up, each area followed by a guard page, a start rounded up to the
+ * alignment asked. Areas of halving alignment walk the cursor from the
+ * start of a slot to the last few pages before its end, where the case
+ * wants its area. Every step is checked to land where it must (an area
+ * reused from an earlier case would not): otherwise the case is an ERROR.
+ */
+#define LADDER_MAX 64
+#define LADDER_STEP_PAGES 5
+#define LADDER_LAST_ALIGN (8 * PAGE_SIZE)
+
+struct ladder {
+	void *held[LADDER_MAX];
+	u32 n;
+	bool off_course;
+};
+
+static vaddr_t ladder_take(struct ladder *l, u64 pages, u64 align, vaddr_t want)
+{
+	void *p = l->n < LADDER_MAX ? vmalloc_aligned(pages * PAGE_SIZE, align) : NULL;
+
+	if (p)
+		l->held[l->n++] = p;
+	if ((vaddr_t)p != want)
+		l->off_course = true;
+	return (vaddr_t)p;
+}
+
+/* From a cursor a few pages into the slot starting at slot, the next area
+ * (last_pages long) starts LADDER_LAST_ALIGN before the slot's end. */
+static void ladder_climb(struct ladder *l, vaddr_t slot, u64 last_pages)
+{
+	vaddr_t end = slot + VMALLOC_SLOT_SIZE;
+
+	for (u64 align = VMALLOC_SLOT_SIZE / 2; align > LADDER_LAST_ALIGN; align /= 2)
+		ladder_take(l, LADDER_STEP_PAGES, align, end - align);
+	ladder_take(l, last_pages, LADDER_LAST_ALIGN, end - LADDER_LAST_ALIGN);
+}
+
+static void ladder_free(struct ladder *l)
+{
+	for (u32 i = 0; i < l->n; i++)
+		vfree(l->held[i]);
+}
+
+static bool slot_unused(vaddr_t va)
+{
+	return pgd_none(*pgd_offset(kernel_root(), va));
+}
+
+/*
+ * eager: areas that do not start at a slot boundary. Every address space
+ * must get every top-level entry an area covers, counted from the slot
+ * holding the area's first page. Two areas, built in slots nobody used:
+ *   - one straddling a boundary: its first pages at the end of a slot in
+ *     use, the rest in an unused slot;
+ *   - one starting one page into an unused slot (the page before is the
+ *     guard page of an area ending exactly at the boundary, so the slot's
+ *     first mapped page is the area's first page, not at the boundary).
+ * An address space created before both, loaded on another CPU, reads
+ * every page of both without a fault (eager mode has no fault-time sync;
+ * a sync loop that starts from the next boundary misses the second area's
+ * slot entirely).
+ */
+#define STRADDLE_PAGES 6
+#define INSIDE_PAGES 6
+
+static void eager_sync_covers_unaligned_areas(struct test *t)
+{
+	static struct ladder l;
+	static struct span_reader r;
+
+	if (vmalloc_mode() != VMALLOC_SYNC_EAGER)
+		test_skip(t, "eager sync only");
+	l = (struct ladder){ 0 };
+	struct mm *old = mm_create(0);
+	SETUP_TRUE(t, old != NULL);
+	vaddr_t s0 = (vaddr_t)vmalloc_aligned(8 * PAGE_SIZE, VMALLOC_SLOT_SIZE);
+	SETUP_TRUE(t, s0 != 0);
+	l.held[l.n++] = (void *)s0;
+	vaddr_t s1 = s0 + VMALLOC_SLOT_SIZE, s2 = s1 + VMALLOC_SLOT_SIZE;
+	SETUP_TRUE(t, s2 + VMALLOC_SLOT_SIZE <= VMALLOC_BASE + VMALLOC_SIZE);
+	SETUP_TRUE(t, slot_unused(s1) && slot_unused(s2));
+
+	ladder_climb(&l, s0, 4); /* ends 4 pages + a guard before s1 */
+	vaddr_t straddle = ladder_take(&l, STRADDLE_PAGES, PAGE_SIZE, s1 - 3 * PAGE_SIZE);
+	ladder_climb(&l, s1, 8); /* ends at s2, its guard page is s2's first */
+	vaddr_t inside = ladder_take(&l, INSIDE_PAGES, PAGE_SIZE, s2 + PAGE_SIZE);
+	if (l.off_course) {
+		ladder_free(&l);
+		mm_destroy(old);
+		test_error(t, "vmalloc did not place the areas where the case needs them");
+	}
+	fill_span(straddle, STRADDLE_PAGES, 0x57a);
+	fill_span(inside, INSIDE_PAGES, 0x57a);
+	r = (struct span_reader){ .mm = old, .start = { straddle, inside },
+				  .pages = { STRADDLE_PAGES, INSIDE_PAGES }, .spans = 2,
+				  .seed = 0x57a };
+	struct cpumask m = reading_cpu();
+	test_on_cpus(t, &m, read_spans_in_old_space, &r);
+	if (!EXPECT_EQ(t, r.faults, 0))
+		test_diag(t, "%lu pages faulted, the first V0x%lx", r.faults, r.first_fault);
+	EXPECT_EQ(t, r.mismatches, 0);
+	ladder_free(&l);
+	mm_destroy(old);
+}
+
+/*
+ * prealloc: every top-level slot of the vmalloc area was filled at boot,
+ * so the reference and any address space have all of them, and a mapping
+ * made now in the very last page of the area, far beyond anything vmalloc
+ * has handed out, is reachable at once from an address space created
+ * before it, loaded on another CPU (prealloc has no fault-time sync).
+ */
+static void prealloc_fills_every_slot(struct test *t)
+{
+	static struct span_reader r;
+	vaddr_t last = VMALLOC_BASE + VMALLOC_SIZE - PAGE_SIZE;
+	u32 missing_ref = 0, missing_new = 0;
+
+	if (vmalloc_mode() != VMALLOC_SYNC_PREALLOC)
+		test_skip(t, "prealloc only");
+	struct mm *old = mm_create(0);
+	SETUP_TRUE(t, old != NULL);
+	for (vaddr_t va = VMALLOC_BASE; va < VMALLOC_BASE + VMALLOC_SIZE; va += VMALLOC_SLOT_SIZE) {
+		missing_ref += !pgd_present(*pgd_offset(kernel_root(), va));
+		missing_new += !pgd_present(*slot_entry(old, va));
+	}
+	test_diag(t, "top-level slots missing: %u in the reference, %u in a new address space",
+		  missing_ref, missing_new);
+	EXPECT_EQ(t, missing_ref, 0);
+	EXPECT_EQ(t, missing_new, 0);
+
+	struct page *p = alloc_pages(NO_NODE, 0, ALLOC_ZERO);
+	SETUP_TRUE(t, p != NULL);
+	test_map(last, page_to_phys(p), VM_READ | VM_WRITE);
+	fill_span(last, 1, 0x1a57);
+	r = (struct span_reader){ .mm = old, .start = { last }, .pages = { 1 }, .spans = 1,
+				  .seed = 0x1a57 };
+	struct cpumask m = reading_cpu();
+	test_on_cpus(t, &m, read_spans_in_old_space, &r);
+	test_unmap(last);
+	flush_tlb_range(&kernel_space, last, last + PAGE_SIZE);
+	put_page(p);
+	if (!EXPECT_EQ(t, r.faults, 0))
+		test_diag(t, "the last page of the area faulted from an older address space");
+	EXPECT_EQ(t, r.mismatches, 0);
+	mm_destroy(old);
+}
+
+/*
  * vfree while another CPU, with a user address space loaded, keeps
  * reading the area: once vfree has returned, that CPU's next read must
  * fault. Kernel mappings are global and survive CR3 loads, so the
@@ -448,4 +641,6 @@ TEST_SUITE_FLAGS(vmalloc_sync, TEST_MM_AUDIT,
 	TEST_CASE(sync_repairs_loaded_table_mid_switch),
 	TEST_CASE(concurrent_sync_of_one_entry),
 	TEST_CASE(eager_sync_reaches_new_spaces),
-	TEST_CASE(vfree_reaches_cpu_in_user_space));
+	TEST_CASE(vfree_reaches_cpu_in_user_space),
+	TEST_CASE(eager_sync_covers_unaligned_areas),
+	TEST_CASE(prealloc_fills_every_slot));
