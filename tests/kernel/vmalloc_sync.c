@@ -18,6 +18,7 @@
 #include <mmulab/percpu.h>
 #include <mmulab/pgtable.h>
 #include <mmulab/spinlock.h>
+#include <mmulab/tlb.h>
 #include <mmulab/smp.h>
 #include <mmulab/vmalloc.h>
 #include <arch/cpu.h>
@@ -635,6 +636,93 @@ static void vfree_reaches_cpu_in_user_space(struct test *t)
 	mm_destroy(r.mm);
 }
 
+/*
+ * vfree against a CPU that is slow to take the shootdown: it read every
+ * page of an area (the translations are in its TLB; the area is small
+ * enough that the emulated TLB, direct-mapped and as small as 64 entries
+ * under TCG, keeps most of them), turned
+ * interrupts off, and waits for the flush request to be posted; then,
+ * still with interrupts off, it reads every page once more through its
+ * TLB before it lets the request in. The freed frames are poisoned by the
+ * buddy allocator as they are freed, so a read of PAGE_POISON in that
+ * pass is a frame freed before this CPU's translation was gone: vfree
+ * must free the pages only after the shootdown has completed everywhere.
+ * Reads of the old data are fine (the flush has not happened yet). When
+ * no request ever comes (a shootdown that skips remote CPUs) the reader
+ * stops waiting once vfree has returned.
+ */
+#define SLOW_PAGES 32
+#define SLOW_MARK 0x5c
+
+struct slow_reader {
+	u8 *data;
+	u32 freeing_cpu;
+	u32 waiting, freed;
+	u64 poison_reads, old_reads, faults;
+	bool requested; /* a flush request was posted while it waited */
+};
+
+/* A page that faults in the second pass is fine: the TLB may have dropped
+ * its translation (the entry is already cleared). */
+static void read_area(struct slow_reader *r, bool count)
+{
+	for (u32 i = 0; i < SLOW_PAGES; i++) {
+		u8 v = 0;
+		bool faulted = probe_read((vaddr_t)(r->data + i * PAGE_SIZE), &v).vector != FAULT_NONE;
+		if (!count)
+			continue;
+		r->faults += faulted;
+		r->poison_reads += !faulted && v == (u8)PAGE_POISON;
+		r->old_reads += !faulted && v == SLOW_MARK;
+	}
+}
+
+static void read_slowly_or_vfree(struct test *t, void *arg)
+{
+	struct slow_reader *r = arg;
+
+	(void)t;
+	if (this_cpu()->id == r->freeing_cpu) {
+		while (!__atomic_load_n(&r->waiting, __ATOMIC_ACQUIRE))
+			cpu_relax();
+		vfree(r->data);
+		__atomic_store_n(&r->freed, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	irq_disable();
+	read_area(r, false);
+	u64 sent = __atomic_load_n(&tlb_stats.ipis_sent, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&r->waiting, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&tlb_stats.ipis_sent, __ATOMIC_ACQUIRE) == sent &&
+	       !__atomic_load_n(&r->freed, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	r->requested = __atomic_load_n(&tlb_stats.ipis_sent, __ATOMIC_ACQUIRE) != sent;
+	read_area(r, true);
+	irq_enable();
+}
+
+static void vfree_frees_after_slow_cpu_flushed(struct test *t)
+{
+	static struct slow_reader r;
+	int other = test_other_cpu();
+
+	if (other < 0)
+		test_skip(t, "needs a second CPU");
+	r = (struct slow_reader){ .data = vmalloc(SLOW_PAGES * PAGE_SIZE),
+				  .freeing_cpu = this_cpu()->id };
+	SETUP_TRUE(t, r.data != NULL);
+	for (u32 i = 0; i < SLOW_PAGES; i++)
+		r.data[i * PAGE_SIZE] = SLOW_MARK;
+	struct cpumask m = { 0 };
+	cpumask_set(&m, (u32)other);
+	cpumask_set(&m, this_cpu()->id);
+	test_on_cpus(t, &m, read_slowly_or_vfree, &r);
+	test_diag(t, "%s; the pass with interrupts off read %lu pages of old data, %lu of poison, "
+		  "%lu faulted", r.requested ? "flush requested" : "no flush request came",
+		  r.old_reads, r.poison_reads, r.faults);
+	EXPECT_EQ(t, r.poison_reads, 0);
+}
+
 TEST_SUITE_FLAGS(vmalloc_sync, TEST_MM_AUDIT,
 	TEST_CASE(new_top_level_entry),
 	TEST_CASE(reuse_reads_new_data),
@@ -643,4 +731,5 @@ TEST_SUITE_FLAGS(vmalloc_sync, TEST_MM_AUDIT,
 	TEST_CASE(eager_sync_reaches_new_spaces),
 	TEST_CASE(vfree_reaches_cpu_in_user_space),
 	TEST_CASE(eager_sync_covers_unaligned_areas),
-	TEST_CASE(prealloc_fills_every_slot));
+	TEST_CASE(prealloc_fills_every_slot),
+	TEST_CASE(vfree_frees_after_slow_cpu_flushed));
