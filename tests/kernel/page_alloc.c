@@ -4,6 +4,8 @@
  * frame fails the case that caused it. random_churn allocates and frees
  * random orders against a model of the live blocks: no two overlap, each
  * keeps the pattern written into it, and the counts come back exactly.
+ * split_halves_merge_back: a block split to serve a request is whole
+ * again once the request is freed.
  */
 
 #include <mmulab/numa.h>

@@ -14,6 +14,9 @@
  *
  * Zap batch: zaps of two address spaces run at once on two CPUs (under two
  * different locks); the pages each frees must be its own.
+ *
+ * Mid-switch: a CPU interrupted right after mm_switch loaded CR3 must
+ * already be among the CPUs a shootdown reaches.
  */
 
 #include <mmulab/audit.h>

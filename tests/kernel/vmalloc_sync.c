@@ -11,7 +11,9 @@
  * The later cases check the sync under concurrency: the table repaired is
  * the one loaded (CR3) even mid-switch; several CPUs taking the fault on
  * one entry at once; eager sync against mm_create; and a vfree seen by a
- * CPU that has a user address space loaded.
+ * CPU that has a user address space loaded. Then eager sync of areas that
+ * do not start at a slot boundary, prealloc of every slot, and vfree
+ * against a CPU slow to take the shootdown (poisoned frames).
  */
 
 #include <mmulab/mm_struct.h>
