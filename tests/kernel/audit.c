@@ -205,6 +205,27 @@ static void kernel_half_differs(struct test *t)
 	expect_clean_and_destroy(t, mm);
 }
 
+/* The same slot keeping its table but not its flags: the direct map's
+ * top-level entry made read-only here, so every kernel write through the
+ * direct map would fault in this address space alone. The rule compares
+ * whole entries; one that compared only the frames would pass it. */
+static void kernel_half_flags_differ(struct test *t)
+{
+	struct mm *mm = scratch_mm(t);
+	pgd_t *mine = phys_to_virt(mm->root);
+	const pgd_t *ref = phys_to_virt(kernel_root());
+	unsigned slot = pgd_index(DIRECT_MAP_BASE);
+	pgd_t read_only = __pgd(pgd_val(ref[slot]) & ~_PAGE_RW);
+
+	SETUP_TRUE(t, pgd_val(mine[slot]) == pgd_val(ref[slot]));
+	SETUP_TRUE(t, pgd_val(read_only) != pgd_val(ref[slot]));
+	SETUP_TRUE(t, pgd_paddr(read_only) == pgd_paddr(ref[slot]));
+	set_pgd(&mine[slot], read_only);
+	expect_only(t, AUDIT_KERNEL_HALF);
+	set_pgd(&mine[slot], ref[slot]);
+	expect_clean_and_destroy(t, mm);
+}
+
 TEST_SUITE_FLAGS(audit, TEST_MM_AUDIT,
 	TEST_CASE(not_ram_frame_mapped),
 	TEST_CASE(free_frame_mapped),
@@ -215,4 +236,5 @@ TEST_SUITE_FLAGS(audit, TEST_MM_AUDIT,
 	TEST_CASE(protnone_entry_counted),
 	TEST_CASE(mapping_in_another_mm_counted),
 	TEST_CASE(ref_count_below_maps_and_pins),
-	TEST_CASE(kernel_half_differs));
+	TEST_CASE(kernel_half_differs),
+	TEST_CASE(kernel_half_flags_differ));

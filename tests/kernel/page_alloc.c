@@ -4,6 +4,8 @@
  * frame fails the case that caused it. random_churn allocates and frees
  * random orders against a model of the live blocks: no two overlap, each
  * keeps the pattern written into it, and the counts come back exactly.
+ * split_halves_merge_back: a block split to serve a request is whole
+ * again once the request is freed.
  */
 
 #include <mmulab/numa.h>
@@ -138,6 +140,52 @@ static void random_churn(struct test *t)
 	EXPECT_EQ(t, total_free(), before);
 }
 
+/*
+ * Splitting and merging undo each other: a free 4 MiB block split to serve
+ * a 2 MiB request is whole again once that half comes back, because the
+ * half left on the lists merges with it. The case frees a 4 MiB block B
+ * (the lists hand out the block freed last first), takes 2 MiB blocks
+ * until one comes out of B (the ones already free go first), frees that
+ * one and asks for 4 MiB: it must be B. A split that labels the half it
+ * lists with the wrong order leaves the halves unmergeable, and B is
+ * never whole again (memory fragments a little more with every split).
+ */
+#define SPLIT_HOLD 512
+
+static void split_halves_merge_back(struct test *t)
+{
+	static struct page *held[SPLIT_HOLD];
+	u64 before = total_free();
+	struct page *half = NULL;
+	u32 n = 0;
+
+	struct page *whole = alloc_pages(NO_NODE, MAX_ORDER, 0);
+	SETUP_TRUE(t, whole != NULL);
+	int node = whole->node;
+	free_pages(whole, MAX_ORDER);
+	pfn_t first = page_to_pfn(whole), end = first + (1ULL << MAX_ORDER);
+	while (!half && n < SPLIT_HOLD) {
+		struct page *p = alloc_pages(node, MAX_ORDER - 1, ALLOC_THISNODE);
+		if (!p)
+			break;
+		if (page_to_pfn(p) >= first && page_to_pfn(p) < end)
+			half = p;
+		else
+			held[n++] = p;
+	}
+	for (u32 i = 0; i < n; i++)
+		free_pages(held[i], MAX_ORDER - 1);
+	SETUP_TRUE(t, half != NULL);
+	free_pages(half, MAX_ORDER - 1);
+	struct page *again = alloc_pages(node, MAX_ORDER, ALLOC_THISNODE);
+	if (!EXPECT_EQ(t, again, whole))
+		test_diag(t, "P0x%lx came back in halves that did not merge",
+			  page_to_phys(whole));
+	if (again)
+		free_pages(again, MAX_ORDER);
+	EXPECT_EQ(t, total_free(), before);
+}
+
 /* Opt-in by name: must panic ("double free"); the matrix expects it. */
 static void double_free_panics(struct test *t)
 {
@@ -154,4 +202,5 @@ TEST_SUITE(page_alloc,
 	TEST_CASE(huge_compound),
 	TEST_CASE(zeroed),
 	TEST_CASE_RANDOM(random_churn, 3000),
+	TEST_CASE(split_halves_merge_back),
 	TEST_CASE_FLAGS(double_free_panics, TEST_OPT_IN));

@@ -14,6 +14,9 @@
  *
  * Zap batch: zaps of two address spaces run at once on two CPUs (under two
  * different locks); the pages each frees must be its own.
+ *
+ * Mid-switch: a CPU interrupted right after mm_switch loaded CR3 must
+ * already be among the CPUs a shootdown reaches.
  */
 
 #include <mmulab/audit.h>
@@ -376,10 +379,134 @@ static void zaps_of_two_spaces_at_once(struct test *t)
 	expect_same_free(t, before);
 }
 
+/*
+ * A shootdown against a CPU caught in the middle of loading the address
+ * space. The case CPU ("switcher") loads and unloads mm in a loop with
+ * interrupts on. The other CPU sends it cross-CPU calls; under TCG an
+ * interrupt is taken right after the instruction that loads CR3 (a write
+ * to CR3 ends the translated block), so many calls land inside
+ * mm_switch. The call reads a user page of mm through whatever table is
+ * loaded (caching the translation), then waits while the other CPU
+ * points the page at a new frame, shoots the range down on mm's CPUs and
+ * publishes the new generation; then it reads again and must see the new
+ * frame. A CPU that loads the table before it joins mm's active set is
+ * skipped by a shootdown made in between, and keeps reading the old frame.
+ */
+#define SWITCH_ROUNDS 400
+#define SWITCH_VA (USER_BASE + 0x400000)
+
+struct switch_race {
+	struct mm *mm;
+	pte_t *pte;
+	paddr_t frame[2];
+	u32 switcher;
+	u32 gen;       /* the generation mapped and shot down, published after */
+	u32 cached;    /* the call read the page with mm loaded */
+	u32 not_loaded;/* the call found another table loaded */
+	u32 done;
+	u64 loaded_calls, window_calls, stale_reads, first_stale_gen;
+};
+
+static void write_generation(paddr_t frame, u32 gen)
+{
+	*(volatile u64 *)frame_va(frame) = gen;
+}
+
+/* On the switcher, from a call that may interrupt mm_switch. */
+static void read_across_remap(void *arg)
+{
+	struct switch_race *r = arg;
+	u32 gen = __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
+	u64 v = 0;
+
+	if (pt_current_root() != r->mm->root) {
+		__atomic_store_n(&r->not_loaded, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	r->loaded_calls++;
+	r->window_calls += !cpumask_test(&r->mm->tlb.active, this_cpu()->id);
+	user_read64(SWITCH_VA, &v);
+	__atomic_store_n(&r->cached, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&r->gen, __ATOMIC_ACQUIRE) == gen)
+		cpu_relax();
+	if (user_read64(SWITCH_VA, &v).vector != FAULT_NONE || v != gen + 1) {
+		if (!r->stale_reads++)
+			r->first_stale_gen = gen + 1;
+	}
+}
+
+/* On the other CPU: one call per round; a call that found mm loaded gets
+ * a remap and a shootdown under it. */
+static void remap_under_calls(struct switch_race *r)
+{
+	for (u32 round = 0; round < SWITCH_ROUNDS; round++) {
+		r->cached = r->not_loaded = 0;
+		smp_call_cpu(r->switcher, read_across_remap, r, false);
+		while (!__atomic_load_n(&r->cached, __ATOMIC_ACQUIRE) &&
+		       !__atomic_load_n(&r->not_loaded, __ATOMIC_ACQUIRE))
+			cpu_relax();
+		if (r->cached) {
+			u32 next = r->gen + 1;
+			paddr_t frame = r->frame[next & 1];
+			write_generation(frame, next);
+			set_pte(r->pte, pte_mkleaf(frame, pt_leaf_bits(VM_READ | VM_USER)));
+			flush_tlb_range(&r->mm->tlb, SWITCH_VA, SWITCH_VA + PAGE_SIZE);
+			__atomic_store_n(&r->gen, next, __ATOMIC_RELEASE);
+		}
+		smp_call_wait(r->switcher);
+	}
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+}
+
+static void switch_or_remap(struct test *t, void *arg)
+{
+	struct switch_race *r = arg;
+
+	(void)t;
+	if (this_cpu()->id != r->switcher) {
+		remap_under_calls(r);
+		return;
+	}
+	while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE)) {
+		mm_switch(r->mm);
+		mm_switch(NULL);
+	}
+}
+
+static void shootdown_reaches_cpu_mid_switch(struct test *t)
+{
+	static struct switch_race r;
+	u32 other = require_other_cpu(t);
+	struct page *frames[2] = { alloc_pages(NO_NODE, 0, ALLOC_ZERO),
+				   alloc_pages(NO_NODE, 0, ALLOC_ZERO) };
+
+	r = (struct switch_race){ .mm = mm_create(this_cpu()->node), .switcher = this_cpu()->id };
+	SETUP_TRUE(t, r.mm && frames[0] && frames[1]);
+	r.frame[0] = page_to_phys(frames[0]);
+	r.frame[1] = page_to_phys(frames[1]);
+	r.pte = mm_pte_alloc(r.mm, SWITCH_VA);
+	SETUP_TRUE(t, r.pte != NULL);
+	write_generation(r.frame[0], 0);
+	set_pte(r.pte, pte_mkleaf(r.frame[0], pt_leaf_bits(VM_READ | VM_USER)));
+	struct cpumask m = pair(this_cpu()->id, other);
+	test_on_cpus(t, &m, switch_or_remap, &r);
+	set_pte(r.pte, __pte(0));
+	mm_destroy(r.mm);
+	put_page(frames[0]);
+	put_page(frames[1]);
+	test_diag(t, "%lu of %u calls found mm loaded, %lu of them before the switcher joined; "
+		  "%lu stale reads", r.loaded_calls, SWITCH_ROUNDS, r.window_calls, r.stale_reads);
+	SETUP_TRUE(t, r.loaded_calls > 0);
+	if (!EXPECT_EQ(t, r.stale_reads, 0))
+		test_diag(t, "generation %lu: the old frame read after the shootdown returned",
+			  r.first_stale_gen);
+}
+
 TEST_SUITE(tlb,
 	TEST_CASE(no_stale_read_after_unmap),
 	TEST_CASE(downgrade_seen_everywhere),
 	TEST_CASE(only_active_cpus_interrupted),
 	TEST_CASE(shootdown_waits_for_slow_target),
 	TEST_CASE(shootdown_waits_for_all_slow_targets),
-	TEST_CASE(zaps_of_two_spaces_at_once));
+	TEST_CASE(zaps_of_two_spaces_at_once),
+	TEST_CASE(shootdown_reaches_cpu_mid_switch));

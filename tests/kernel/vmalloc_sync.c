@@ -11,13 +11,16 @@
  * The later cases check the sync under concurrency: the table repaired is
  * the one loaded (CR3) even mid-switch; several CPUs taking the fault on
  * one entry at once; eager sync against mm_create; and a vfree seen by a
- * CPU that has a user address space loaded.
+ * CPU that has a user address space loaded. Then eager sync of areas that
+ * do not start at a slot boundary, prealloc of every slot, and vfree
+ * against a CPU slow to take the shootdown (poisoned frames).
  */
 
 #include <mmulab/mm_struct.h>
 #include <mmulab/percpu.h>
 #include <mmulab/pgtable.h>
 #include <mmulab/spinlock.h>
+#include <mmulab/tlb.h>
 #include <mmulab/smp.h>
 #include <mmulab/vmalloc.h>
 #include <arch/cpu.h>
@@ -373,6 +376,199 @@ static void eager_sync_reaches_new_spaces(struct test *t)
 }
 
 /*
+ * Touches every page of a list of areas from the reading CPU with an old
+ * user address space loaded; a page that faults is counted (in eager and
+ * prealloc modes nothing repairs a missing top-level entry at fault time).
+ */
+#define MAX_SPANS 2
+
+struct span_reader {
+	struct mm *mm;
+	vaddr_t start[MAX_SPANS];
+	u64 pages[MAX_SPANS];
+	u32 spans;
+	u64 seed;
+	u64 faults, mismatches;
+	vaddr_t first_fault;
+};
+
+static void read_spans_in_old_space(struct test *t, void *arg)
+{
+	struct span_reader *r = arg;
+
+	(void)t;
+	mm_switch(r->mm);
+	for (u32 s = 0; s < r->spans; s++)
+		for (vaddr_t va = r->start[s]; va < r->start[s] + r->pages[s] * PAGE_SIZE;
+		     va += PAGE_SIZE) {
+			if (probe_read(va, &(u8){ 0 }).vector != FAULT_NONE) {
+				if (!r->faults++)
+					r->first_fault = va;
+				continue;
+			}
+			r->mismatches += *(volatile u64 *)va != pattern(va, r->seed);
+		}
+	mm_switch(NULL);
+}
+
+static void fill_span(vaddr_t start, u64 pages, u64 seed)
+{
+	for (vaddr_t va = start; va < start + pages * PAGE_SIZE; va += PAGE_SIZE)
+		*(u64 *)va = pattern(va, seed);
+}
+
+/*
+ * The areas of a ladder: vmalloc hands out space from a cursor that only
+ * moves up, each area followed by a guard page, a start rounded up to the
+ * alignment asked. Areas of halving alignment walk the cursor from the
+ * start of a slot to the last few pages before its end, where the case
+ * wants its area. Every step is checked to land where it must (an area
+ * reused from an earlier case would not): otherwise the case is an ERROR.
+ */
+#define LADDER_MAX 64
+#define LADDER_STEP_PAGES 5
+#define LADDER_LAST_ALIGN (8 * PAGE_SIZE)
+
+struct ladder {
+	void *held[LADDER_MAX];
+	u32 n;
+	bool off_course;
+};
+
+static vaddr_t ladder_take(struct ladder *l, u64 pages, u64 align, vaddr_t want)
+{
+	void *p = l->n < LADDER_MAX ? vmalloc_aligned(pages * PAGE_SIZE, align) : NULL;
+
+	if (p)
+		l->held[l->n++] = p;
+	if ((vaddr_t)p != want)
+		l->off_course = true;
+	return (vaddr_t)p;
+}
+
+/* From a cursor a few pages into the slot starting at slot, the next area
+ * (last_pages long) starts LADDER_LAST_ALIGN before the slot's end. */
+static void ladder_climb(struct ladder *l, vaddr_t slot, u64 last_pages)
+{
+	vaddr_t end = slot + VMALLOC_SLOT_SIZE;
+
+	for (u64 align = VMALLOC_SLOT_SIZE / 2; align > LADDER_LAST_ALIGN; align /= 2)
+		ladder_take(l, LADDER_STEP_PAGES, align, end - align);
+	ladder_take(l, last_pages, LADDER_LAST_ALIGN, end - LADDER_LAST_ALIGN);
+}
+
+static void ladder_free(struct ladder *l)
+{
+	for (u32 i = 0; i < l->n; i++)
+		vfree(l->held[i]);
+}
+
+static bool slot_unused(vaddr_t va)
+{
+	return pgd_none(*pgd_offset(kernel_root(), va));
+}
+
+/*
+ * eager: areas that do not start at a slot boundary. Every address space
+ * must get every top-level entry an area covers, counted from the slot
+ * holding the area's first page. Two areas, built in slots nobody used:
+ *   - one straddling a boundary: its first pages at the end of a slot in
+ *     use, the rest in an unused slot;
+ *   - one starting one page into an unused slot (the page before is the
+ *     guard page of an area ending exactly at the boundary, so the slot's
+ *     first mapped page is the area's first page, not at the boundary).
+ * An address space created before both, loaded on another CPU, reads
+ * every page of both without a fault (eager mode has no fault-time sync;
+ * a sync loop that starts from the next boundary misses the second area's
+ * slot entirely).
+ */
+#define STRADDLE_PAGES 6
+#define INSIDE_PAGES 6
+
+static void eager_sync_covers_unaligned_areas(struct test *t)
+{
+	static struct ladder l;
+	static struct span_reader r;
+
+	if (vmalloc_mode() != VMALLOC_SYNC_EAGER)
+		test_skip(t, "eager sync only");
+	l = (struct ladder){ 0 };
+	struct mm *old = mm_create(0);
+	SETUP_TRUE(t, old != NULL);
+	vaddr_t s0 = (vaddr_t)vmalloc_aligned(8 * PAGE_SIZE, VMALLOC_SLOT_SIZE);
+	SETUP_TRUE(t, s0 != 0);
+	l.held[l.n++] = (void *)s0;
+	vaddr_t s1 = s0 + VMALLOC_SLOT_SIZE, s2 = s1 + VMALLOC_SLOT_SIZE;
+	SETUP_TRUE(t, s2 + VMALLOC_SLOT_SIZE <= VMALLOC_BASE + VMALLOC_SIZE);
+	SETUP_TRUE(t, slot_unused(s1) && slot_unused(s2));
+
+	ladder_climb(&l, s0, 4); /* ends 4 pages + a guard before s1 */
+	vaddr_t straddle = ladder_take(&l, STRADDLE_PAGES, PAGE_SIZE, s1 - 3 * PAGE_SIZE);
+	ladder_climb(&l, s1, 8); /* ends at s2, its guard page is s2's first */
+	vaddr_t inside = ladder_take(&l, INSIDE_PAGES, PAGE_SIZE, s2 + PAGE_SIZE);
+	if (l.off_course) {
+		ladder_free(&l);
+		mm_destroy(old);
+		test_error(t, "vmalloc did not place the areas where the case needs them");
+	}
+	fill_span(straddle, STRADDLE_PAGES, 0x57a);
+	fill_span(inside, INSIDE_PAGES, 0x57a);
+	r = (struct span_reader){ .mm = old, .start = { straddle, inside },
+				  .pages = { STRADDLE_PAGES, INSIDE_PAGES }, .spans = 2,
+				  .seed = 0x57a };
+	struct cpumask m = reading_cpu();
+	test_on_cpus(t, &m, read_spans_in_old_space, &r);
+	if (!EXPECT_EQ(t, r.faults, 0))
+		test_diag(t, "%lu pages faulted, the first V0x%lx", r.faults, r.first_fault);
+	EXPECT_EQ(t, r.mismatches, 0);
+	ladder_free(&l);
+	mm_destroy(old);
+}
+
+/*
+ * prealloc: every top-level slot of the vmalloc area was filled at boot,
+ * so the reference and any address space have all of them, and a mapping
+ * made now in the very last page of the area, far beyond anything vmalloc
+ * has handed out, is reachable at once from an address space created
+ * before it, loaded on another CPU (prealloc has no fault-time sync).
+ */
+static void prealloc_fills_every_slot(struct test *t)
+{
+	static struct span_reader r;
+	vaddr_t last = VMALLOC_BASE + VMALLOC_SIZE - PAGE_SIZE;
+	u32 missing_ref = 0, missing_new = 0;
+
+	if (vmalloc_mode() != VMALLOC_SYNC_PREALLOC)
+		test_skip(t, "prealloc only");
+	struct mm *old = mm_create(0);
+	SETUP_TRUE(t, old != NULL);
+	for (vaddr_t va = VMALLOC_BASE; va < VMALLOC_BASE + VMALLOC_SIZE; va += VMALLOC_SLOT_SIZE) {
+		missing_ref += !pgd_present(*pgd_offset(kernel_root(), va));
+		missing_new += !pgd_present(*slot_entry(old, va));
+	}
+	test_diag(t, "top-level slots missing: %u in the reference, %u in a new address space",
+		  missing_ref, missing_new);
+	EXPECT_EQ(t, missing_ref, 0);
+	EXPECT_EQ(t, missing_new, 0);
+
+	struct page *p = alloc_pages(NO_NODE, 0, ALLOC_ZERO);
+	SETUP_TRUE(t, p != NULL);
+	test_map(last, page_to_phys(p), VM_READ | VM_WRITE);
+	fill_span(last, 1, 0x1a57);
+	r = (struct span_reader){ .mm = old, .start = { last }, .pages = { 1 }, .spans = 1,
+				  .seed = 0x1a57 };
+	struct cpumask m = reading_cpu();
+	test_on_cpus(t, &m, read_spans_in_old_space, &r);
+	test_unmap(last);
+	flush_tlb_range(&kernel_space, last, last + PAGE_SIZE);
+	put_page(p);
+	if (!EXPECT_EQ(t, r.faults, 0))
+		test_diag(t, "the last page of the area faulted from an older address space");
+	EXPECT_EQ(t, r.mismatches, 0);
+	mm_destroy(old);
+}
+
+/*
  * vfree while another CPU, with a user address space loaded, keeps
  * reading the area: once vfree has returned, that CPU's next read must
  * fault. Kernel mappings are global and survive CR3 loads, so the
@@ -442,10 +638,100 @@ static void vfree_reaches_cpu_in_user_space(struct test *t)
 	mm_destroy(r.mm);
 }
 
+/*
+ * vfree against a CPU that is slow to take the shootdown: it read every
+ * page of an area (the translations are in its TLB; the area is small
+ * enough that the emulated TLB, direct-mapped and as small as 64 entries
+ * under TCG, keeps most of them), turned
+ * interrupts off, and waits for the flush request to be posted; then,
+ * still with interrupts off, it reads every page once more through its
+ * TLB before it lets the request in. The freed frames are poisoned by the
+ * buddy allocator as they are freed, so a read of PAGE_POISON in that
+ * pass is a frame freed before this CPU's translation was gone: vfree
+ * must free the pages only after the shootdown has completed everywhere.
+ * Reads of the old data are fine (the flush has not happened yet). When
+ * no request ever comes (a shootdown that skips remote CPUs) the reader
+ * stops waiting once vfree has returned.
+ */
+#define SLOW_PAGES 32
+#define SLOW_MARK 0x5c
+
+struct slow_reader {
+	u8 *data;
+	u32 freeing_cpu;
+	u32 waiting, freed;
+	u64 poison_reads, old_reads, faults;
+	bool requested; /* a flush request was posted while it waited */
+};
+
+/* A page that faults in the second pass is fine: the TLB may have dropped
+ * its translation (the entry is already cleared). */
+static void read_area(struct slow_reader *r, bool count)
+{
+	for (u32 i = 0; i < SLOW_PAGES; i++) {
+		u8 v = 0;
+		bool faulted = probe_read((vaddr_t)(r->data + i * PAGE_SIZE), &v).vector != FAULT_NONE;
+		if (!count)
+			continue;
+		r->faults += faulted;
+		r->poison_reads += !faulted && v == (u8)PAGE_POISON;
+		r->old_reads += !faulted && v == SLOW_MARK;
+	}
+}
+
+static void read_slowly_or_vfree(struct test *t, void *arg)
+{
+	struct slow_reader *r = arg;
+
+	(void)t;
+	if (this_cpu()->id == r->freeing_cpu) {
+		while (!__atomic_load_n(&r->waiting, __ATOMIC_ACQUIRE))
+			cpu_relax();
+		vfree(r->data);
+		__atomic_store_n(&r->freed, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	irq_disable();
+	read_area(r, false);
+	u64 sent = __atomic_load_n(&tlb_stats.ipis_sent, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&r->waiting, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&tlb_stats.ipis_sent, __ATOMIC_ACQUIRE) == sent &&
+	       !__atomic_load_n(&r->freed, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	r->requested = __atomic_load_n(&tlb_stats.ipis_sent, __ATOMIC_ACQUIRE) != sent;
+	read_area(r, true);
+	irq_enable();
+}
+
+static void vfree_frees_after_slow_cpu_flushed(struct test *t)
+{
+	static struct slow_reader r;
+	int other = test_other_cpu();
+
+	if (other < 0)
+		test_skip(t, "needs a second CPU");
+	r = (struct slow_reader){ .data = vmalloc(SLOW_PAGES * PAGE_SIZE),
+				  .freeing_cpu = this_cpu()->id };
+	SETUP_TRUE(t, r.data != NULL);
+	for (u32 i = 0; i < SLOW_PAGES; i++)
+		r.data[i * PAGE_SIZE] = SLOW_MARK;
+	struct cpumask m = { 0 };
+	cpumask_set(&m, (u32)other);
+	cpumask_set(&m, this_cpu()->id);
+	test_on_cpus(t, &m, read_slowly_or_vfree, &r);
+	test_diag(t, "%s; the pass with interrupts off read %lu pages of old data, %lu of poison, "
+		  "%lu faulted", r.requested ? "flush requested" : "no flush request came",
+		  r.old_reads, r.poison_reads, r.faults);
+	EXPECT_EQ(t, r.poison_reads, 0);
+}
+
 TEST_SUITE_FLAGS(vmalloc_sync, TEST_MM_AUDIT,
 	TEST_CASE(new_top_level_entry),
 	TEST_CASE(reuse_reads_new_data),
 	TEST_CASE(sync_repairs_loaded_table_mid_switch),
 	TEST_CASE(concurrent_sync_of_one_entry),
 	TEST_CASE(eager_sync_reaches_new_spaces),
-	TEST_CASE(vfree_reaches_cpu_in_user_space));
+	TEST_CASE(vfree_reaches_cpu_in_user_space),
+	TEST_CASE(eager_sync_covers_unaligned_areas),
+	TEST_CASE(prealloc_fills_every_slot),
+	TEST_CASE(vfree_frees_after_slow_cpu_flushed));
