@@ -115,13 +115,13 @@ static void check_entry(struct mm *mm, vaddr_t va, u64 e, struct audit_result *r
 
 static void check_kernel_half(struct mm *mm, struct audit_result *r, const char *prefix)
 {
-	const u64 *mine = phys_to_virt(mm->root), *ref = phys_to_virt(kernel_root());
+	const pgd_t *mine = phys_to_virt(mm->root), *ref = phys_to_virt(kernel_root());
 
 	for (int i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
-		if ((mine[i] & _PAGE_PRESENT) && mine[i] != ref[i]) {
+		if (pgd_present(mine[i]) && !pgd_same(mine[i], ref[i])) {
 			report(r, AUDIT_KERNEL_HALF, mm, "kernel top-level entry differs", prefix);
-			printk("%s  entry %d is %016lx, reference %016lx\n", prefix, i, mine[i],
-			       ref[i]);
+			printk("%s  entry %d is %016lx, reference %016lx\n", prefix, i,
+			       pgd_val(mine[i]), pgd_val(ref[i]));
 		}
 }
 

@@ -217,7 +217,7 @@ bool vmalloc_sync_fault(vaddr_t addr)
 	if (mode != VMALLOC_SYNC_LAZY || BUG_ACTIVE(vmalloc_no_sync) || !pgd_present(*ref))
 		return false;
 	if (pgd_present(*mine)) {
-		if (pgd_val(*mine) != pgd_val(*ref))
+		if (!pgd_same(*mine, *ref))
 			panic("vmalloc: top-level entry for V0x%lx is 0x%lx here but 0x%lx in the "
 			      "reference table", addr, pgd_val(*mine), pgd_val(*ref));
 		return raced_fault(addr);

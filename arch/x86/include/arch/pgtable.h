@@ -52,6 +52,13 @@ DEFINE_PT_LEVEL(pud, PUD_SHIFT)
 DEFINE_PT_LEVEL(pmd, PMD_SHIFT)
 DEFINE_PT_LEVEL(pte, PAGE_SHIFT)
 
+/* The same top-level entry, but for the Accessed bit, which the CPU sets
+ * on whichever copy it walks: copies of a shared entry drift in it. */
+static inline bool pgd_same(pgd_t a, pgd_t b)
+{
+	return ((a.val ^ b.val) & ~_PAGE_ACCESSED) == 0;
+}
+
 static inline bool pud_leaf(pud_t e) { return pud_present(e) && (e.val & _PAGE_PSE); }
 static inline bool pmd_leaf(pmd_t e) { return pmd_present(e) && (e.val & _PAGE_PSE); }
 
