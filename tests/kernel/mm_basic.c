@@ -449,33 +449,44 @@ static void zap_part_of_table_live(struct test *t)
 	teardown(mm);
 }
 
-#define ZAP_ROUNDS 4
+#define ZAP_ROUNDS 6
+#define ZAP_SYNC_PAGES 16 /* <= the INVLPG limit: their flush keeps other entries */
 
-/* munmap of a whole page table's worth of pages (PT_ENTRIES) while other
- * CPUs keep cycling over the first LIVE_MAX_PAGES of them. zap clears a
- * table's entries, flushes, then frees its pages in order, each freed
- * page filled with poison (4 KiB of stores, slow under TCG). A zap that
- * frees before its flush leaves the first pages reachable through the
- * hammers' TLBs while all the others are freed and poisoned: a window of
+/* munmap of a whole page table's worth of pages while other CPUs keep
+ * cycling over the first LIVE_MAX_PAGES of them. zap clears a table's
+ * entries, flushes, then frees its pages in order, each freed page filled
+ * with poison (4 KiB of stores, slow under TCG). A zap that frees before
+ * its flush leaves the first pages reachable through the hammers' TLBs
+ * while the whole table's pages are freed and poisoned: a window of
  * hundreds of page fills in which the hammers read poison or write over
- * it. Checked in every phase, over ZAP_ROUNDS rounds (the hammers must
- * be running on the host while the window is open). */
+ * it, checked in every phase.
+ *
+ * The hammers must be running on the host while the window is open, so
+ * the munmap starts ZAP_SYNC_PAGES before that table, in the table below
+ * it (which keeps a page and stays): the flush of those pages waits for
+ * every hammer to take its IPI, so the hammers have just run when the
+ * window opens, and that flush (INVLPG of those pages only) leaves their
+ * translations of the hammered pages in place. Still, on a loaded host a
+ * hammer's thread may be off its core for the whole window (about 0.6 ms
+ * of host time), so a round can miss: ZAP_ROUNDS rounds, each a chance. */
 static void zap_frees_after_flush_live(struct test *t)
 {
 	struct free_snapshot before = free_snapshot();
 	u64 damaged_before = page_poison_damaged();
+	const vaddr_t table = USER_BASE + PMD_SIZE;
+	const vaddr_t sync = table - ZAP_SYNC_PAGES * PAGE_SIZE;
 	static struct live l;
 
 	for (u32 r = 0; r < ZAP_ROUNDS && !t->failed; r++) {
 		struct mm *mm = mm_create(0);
 		SETUP_TRUE(t, mm != NULL);
-		SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, PT_ENTRIES * PAGE_SIZE,
-					  VM_READ | VM_WRITE, 0) == 0);
+		SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, 2 * PMD_SIZE, VM_READ | VM_WRITE, 0) == 0);
 		mm_switch(mm);
-		SETUP_TRUE(t, fill_user(USER_BASE, PT_ENTRIES, r) == 0);
+		SETUP_TRUE(t, fill_user(USER_BASE, 1, r) == 0);
+		SETUP_TRUE(t, fill_user(sync, ZAP_SYNC_PAGES + PT_ENTRIES, r) == 0);
 		mm_switch(NULL);
-		struct unmap_op o = { mm, USER_BASE, PT_ENTRIES, -1 };
-		live_init(t, &l, mm, USER_BASE, LIVE_MAX_PAGES, LIVE_READ | LIVE_WRITE);
+		struct unmap_op o = { mm, sync, ZAP_SYNC_PAGES + PT_ENTRIES, -1 };
+		live_init(t, &l, mm, table, LIVE_MAX_PAGES, LIVE_READ | LIVE_WRITE);
 		live_note_frames(&l);
 		live_run(t, &l, op_unmap_range, &o);
 		expect_live_unmap_clean(t, &l, &o, damaged_before);
