@@ -31,7 +31,8 @@ KERNEL_SRCS := \
 	tests/kernel/mm_basic.c tests/kernel/audit.c tests/kernel/cow.c tests/kernel/pin.c \
 	tests/kernel/vmalloc_sync.c tests/kernel/user.c tests/kernel/topology.c \
 	tests/kernel/numa_hint.c tests/kernel/numa_protnone.c tests/kernel/numa_cow_pin.c \
-	tests/kernel/numa_race.c tests/kernel/numa_bench.c tests/kernel/live.c
+	tests/kernel/numa_race.c tests/kernel/numa_bench.c tests/kernel/live.c \
+	tests/kernel/mm_walk.c
 KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o) \
 	$(BUILD)/arch/x86/trampoline_blob.o

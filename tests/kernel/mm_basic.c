@@ -366,6 +366,135 @@ static void demand_zero_on_faulting_node(struct test *t)
 	mm_destroy(mm);
 }
 
+/* --- zap: the flush covers every page it frees, and comes first --- */
+
+/* munmap of part of a page table with the address space loaded here
+ * alone: page 0 stays mapped, so the table stays and no table-free flush
+ * covers the range; the zap's own flush is all that drops this CPU's
+ * translations of pages 1.., which it just used. Every one of them must
+ * fault afterwards, never reach the freed frame. A zap that skips the
+ * flush when no other CPU has the space loaded forgets this CPU. */
+static void zap_flushes_own_tlb(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	u32 completed = 0, poison = 0;
+
+	SETUP_TRUE(t, fill_user(USER_BASE, PAGES, 5) == 0);
+	SETUP_TRUE(t, check_user(USER_BASE, PAGES, 5) == 0);
+	EXPECT_EQ(t, mm_unmap(mm, USER_BASE + PAGE_SIZE, (PAGES - 1) * PAGE_SIZE), 0);
+	for (u32 i = 1; i < PAGES; i++) {
+		vaddr_t va = USER_BASE + i * PAGE_SIZE;
+		u64 v = 0;
+		if (user_read64(va, &v).vector == FAULT_NONE) {
+			completed++;
+			poison += v == PAGE_POISON;
+		}
+		completed += user_write64(va, 1).vector == FAULT_NONE;
+	}
+	if (!EXPECT_EQ(t, completed, 0))
+		test_diag(t, "%u accesses to unmapped pages completed (%u read poison): a stale "
+			  "TLB entry on the CPU that ran munmap", completed, poison);
+	EXPECT_EQ(t, check_user(USER_BASE, 1, 5), 0);
+	teardown(mm);
+}
+
+struct unmap_op {
+	struct mm *mm;
+	vaddr_t start;
+	u64 pages;
+	int result;
+};
+
+static void op_unmap_range(struct test *t, void *arg)
+{
+	struct unmap_op *o = arg;
+	(void)t;
+	o->result = mm_unmap(o->mm, o->start, o->pages * PAGE_SIZE);
+}
+
+/* The checks of a live munmap: nobody used the range after it returned,
+ * nobody read or wrote a freed frame at any time (no poison damaged since
+ * damaged_before was read, at the case's start). */
+static void expect_live_unmap_clean(struct test *t, const struct live *l, const struct unmap_op *o,
+				    u64 damaged_before)
+{
+	EXPECT_EQ(t, o->result, 0);
+	live_expect_ran(t, l);
+	live_expect_refused_after(t, l);
+	live_expect_clean_reads(t, l);
+	live_expect_old_frames_untouched(t, l);
+	EXPECT_EQ(t, page_poison_damaged() - damaged_before, 0);
+}
+
+/* munmap of part of one page table while other CPUs hold every page of
+ * that part: page 0 stays mapped, so the table is not freed and no
+ * table-free flush covers the range. The zap's flush must cover all of
+ * it: one that flushes only the first page of the table's range leaves
+ * the hammers using the rest (on freed frames) after munmap returned. */
+static void zap_part_of_table_live(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	static struct live l;
+	struct unmap_op o = { mm, USER_BASE + PAGE_SIZE, LIVE_MAX_PAGES, -1 };
+	u64 damaged_before = page_poison_damaged();
+
+	SETUP_TRUE(t, fill_user(USER_BASE, 1 + LIVE_MAX_PAGES, 4) == 0);
+	mm_switch(NULL);
+	live_init(t, &l, mm, o.start, LIVE_MAX_PAGES, LIVE_READ | LIVE_WRITE);
+	live_note_frames(&l);
+	live_run(t, &l, op_unmap_range, &o);
+	expect_live_unmap_clean(t, &l, &o, damaged_before);
+	mm_switch(mm);
+	EXPECT_EQ(t, check_user(USER_BASE, 1, 4), 0);
+	teardown(mm);
+}
+
+#define ZAP_ROUNDS 6
+#define ZAP_SYNC_PAGES 16 /* <= the INVLPG limit: their flush keeps other entries */
+
+/* munmap of a whole page table's worth of pages while other CPUs keep
+ * cycling over the first LIVE_MAX_PAGES of them. zap clears a table's
+ * entries, flushes, then frees its pages in order, each freed page filled
+ * with poison (4 KiB of stores, slow under TCG). A zap that frees before
+ * its flush leaves the first pages reachable through the hammers' TLBs
+ * while the whole table's pages are freed and poisoned: a window of
+ * hundreds of page fills in which the hammers read poison or write over
+ * it, checked in every phase.
+ *
+ * The hammers must be running on the host while the window is open, so
+ * the munmap starts ZAP_SYNC_PAGES before that table, in the table below
+ * it (which keeps a page and stays): the flush of those pages waits for
+ * every hammer to take its IPI, so the hammers have just run when the
+ * window opens, and that flush (INVLPG of those pages only) leaves their
+ * translations of the hammered pages in place. Still, on a loaded host a
+ * hammer's thread may be off its core for the whole window (about 0.6 ms
+ * of host time), so a round can miss: ZAP_ROUNDS rounds, each a chance. */
+static void zap_frees_after_flush_live(struct test *t)
+{
+	struct free_snapshot before = free_snapshot();
+	u64 damaged_before = page_poison_damaged();
+	const vaddr_t table = USER_BASE + PMD_SIZE;
+	const vaddr_t sync = table - ZAP_SYNC_PAGES * PAGE_SIZE;
+	static struct live l;
+
+	for (u32 r = 0; r < ZAP_ROUNDS && !t->failed; r++) {
+		struct mm *mm = mm_create(0);
+		SETUP_TRUE(t, mm != NULL);
+		SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, 2 * PMD_SIZE, VM_READ | VM_WRITE, 0) == 0);
+		mm_switch(mm);
+		SETUP_TRUE(t, fill_user(USER_BASE, 1, r) == 0);
+		SETUP_TRUE(t, fill_user(sync, ZAP_SYNC_PAGES + PT_ENTRIES, r) == 0);
+		mm_switch(NULL);
+		struct unmap_op o = { mm, sync, ZAP_SYNC_PAGES + PT_ENTRIES, -1 };
+		live_init(t, &l, mm, table, LIVE_MAX_PAGES, LIVE_READ | LIVE_WRITE);
+		live_note_frames(&l);
+		live_run(t, &l, op_unmap_range, &o);
+		expect_live_unmap_clean(t, &l, &o, damaged_before);
+		mm_destroy(mm);
+	}
+	expect_same_free(t, before);
+}
+
 TEST_SUITE_FLAGS(mm_basic, TEST_MM_AUDIT,
 	TEST_CASE(demand_zero_and_back),
 	TEST_CASE(munmap_returns_frames),
@@ -378,4 +507,7 @@ TEST_SUITE_FLAGS(mm_basic, TEST_MM_AUDIT,
 	TEST_CASE(live_mprotect_rw_to_r),
 	TEST_CASE(live_mprotect_r_to_none),
 	TEST_CASE(fresh_page_zero_on_dirty_frame),
-	TEST_CASE(demand_zero_on_faulting_node));
+	TEST_CASE(demand_zero_on_faulting_node),
+	TEST_CASE(zap_flushes_own_tlb),
+	TEST_CASE(zap_part_of_table_live),
+	TEST_CASE(zap_frees_after_flush_live));
