@@ -70,6 +70,40 @@ static void check_boot_info(struct boot_info *info)
 		panic("boot_info: empty memory map");
 }
 
+/*
+ * Boot phases. Each phase's end is a raw TSC stamp (the rate is unknown
+ * until tsc_calibrate, part way through); all are converted and printed
+ * just before the first test, one line per phase:
+ *   mmulab: boot: phase <name> <microseconds> us
+ * and the whole as "# boot: kernel_entry_to_first_test=<microseconds> us".
+ */
+#define MAX_PHASES 12
+
+static u64 entry_tsc;
+static struct boot_phase {
+	const char *name;
+	u64 end;
+} phases[MAX_PHASES];
+static u32 phase_count;
+
+static void phase_done(const char *name)
+{
+	ASSERT(phase_count < MAX_PHASES);
+	phases[phase_count++] = (struct boot_phase){ name, rdtsc() };
+}
+
+static void report_phases(void)
+{
+	u64 start = entry_tsc;
+
+	for (u32 i = 0; i < phase_count; i++) {
+		printk("mmulab: boot: phase %s %lu us\n", phases[i].name,
+		       cycles_to_us(phases[i].end - start));
+		start = phases[i].end;
+	}
+	printk("# boot: kernel_entry_to_first_test=%lu us\n", cycles_to_us(start - entry_tsc));
+}
+
 static void start_secondary_cpus(void)
 {
 	static u32 apic_ids[MAX_CPUS];
@@ -83,7 +117,7 @@ static void __noreturn kmain_late(void *unused)
 	(void)unused;
 	desc_init_stacks(this_cpu());
 	page_alloc_init();
-	page_alloc_report();
+	phase_done("struct_pages_early");
 	vmalloc_init(cmdline.vmalloc_sync);
 	numa_balance_init(cmdline.numa_policy, cmdline.numa_restore_write,
 			  cmdline.numa_scan_period_ms, cmdline.numa_scan_pages);
@@ -93,13 +127,20 @@ static void __noreturn kmain_late(void *unused)
 	tlb_init();
 	timer_init();
 	start_secondary_cpus();
+	phase_done("smp");
+	page_alloc_init_deferred();
+	page_alloc_report();
+	phase_done("struct_pages_parallel");
 	printk("mmulab: boot complete, running tests\n");
+	phase_done("first_test");
+	report_phases();
 	irq_enable();
 	run_tests(cmdline.tests);
 }
 
 void kmain(struct boot_info *info)
 {
+	entry_tsc = rdtsc();
 	serial_init();
 	printk("\nmmulab: kernel entered at V0x%lx\n", (vaddr_t)kmain);
 	desc_init_cpu(boot_cpu());
@@ -117,11 +158,16 @@ void kmain(struct boot_info *info)
 	if (!cpu_has(X86_NX))
 		panic("cpu: no NX bit: W^X kernel mappings are impossible");
 	parse_cmdline();
+	phase_done("handoff");
 
 	memblock_init_from_boot(info);
+	phase_done("memblock");
 	kmap_init(info);
+	phase_done("page_tables");
 	numa_init(info);
+	phase_done("topology");
 	tsc_calibrate(numa_acpi()->pm_timer_port, numa_acpi()->pm_timer_32bit);
+	phase_done("tsc_calibration");
 	this_cpu()->stack_top = kstack_alloc();
 	call_on_stack(NULL, kmain_late, this_cpu()->stack_top);
 }

@@ -22,7 +22,9 @@
 #include <mmulab/numa.h>
 #include <mmulab/percpu.h>
 #include <mmulab/pgtable.h>
+#include <mmulab/smp.h>
 #include <mmulab/spinlock.h>
+#include <mmulab/topology.h>
 #include <mmulab/string.h>
 #include <arch/cpu.h>
 #include <arch/tsc.h>
@@ -290,39 +292,104 @@ void free_pages(struct page *p, unsigned order)
 	release_block(p, order);
 }
 
-/* --- boot --- */
+/* --- boot ---
+ *
+ * Deferred, parallel struct page init (the idea of Linux's deferred memmap
+ * init). The boot CPU initialises the struct pages of the first
+ * EARLY_NODE_BYTES of every node, plus every max-order section that holds
+ * a node or region boundary, and frees them: enough for stacks, tables and
+ * starting the other CPUs. The rest of each node, whole sections that lie
+ * in one node, is done after SMP bring-up by a CPU of that node (or of the
+ * nearest node with CPUs), all nodes at once.
+ *
+ * Why whole sections: a buddy of a block below MAX_ORDER lies in the same
+ * section, so no free during the deferred work ever reads a struct page
+ * another CPU has not initialised yet. memblock stays read-only (and is
+ * only retired) until every node is done; the deferred CPUs read it to
+ * know which of their frames are free.
+ */
 
-static void map_vmemmap(paddr_t base, paddr_t end)
+#define SECTION_PAGES (1ULL << MAX_ORDER)
+#define EARLY_NODE_BYTES (32 * MiB)
+#define MAX_DEFERRED (2 * MEMBLOCK_MAX_REGIONS)
+
+struct pfn_range {
+	pfn_t start, end;
+	int nid;
+};
+
+static struct pfn_range deferred[MAX_DEFERRED]; /* by address */
+static u32 deferred_count;
+static pfn_t early_end[MAX_NODES]; /* 0: the node's first range is still to come */
+
+static vaddr_t vmemmap_va(paddr_t pa)
 {
-	vaddr_t va = ALIGN_DOWN((vaddr_t)pfn_to_page(base >> PAGE_SHIFT), PAGE_SIZE);
-	vaddr_t va_end = ALIGN_UP((vaddr_t)pfn_to_page(end >> PAGE_SHIFT), PAGE_SIZE);
-
-	for (; va < va_end; va += PAGE_SIZE)
-		if (!pt_walk(kernel_root(), va).leaf_size)
-			pt_map(kernel_root(), va, kernel_frame_alloc(), PAGE_SIZE, PAGE_SIZE,
-			       VM_READ | VM_WRITE | VM_GLOBAL);
+	return (vaddr_t)pfn_to_page(pa >> PAGE_SHIFT);
 }
 
-/* Every page of RAM starts reserved, on its node; freeing to the buddy
- * allocator is what makes a page allocatable. */
-static void init_struct_pages(paddr_t base, paddr_t end)
+/* A 2 MiB frame for the struct pages of the node holding pa, from that
+ * node when it can. Not zeroed: only struct pages of RAM are ever read, and
+ * each is written whole by init_struct_pages. */
+static paddr_t vmemmap_block(paddr_t pa)
 {
-	paddr_t node_end = 0;
-	int nid = 0;
+	int nid = numa_node_of_phys(pa);
+	const struct topo_node *n = &numa_topology()->nodes[nid];
 
-	for (pfn_t pfn = base >> PAGE_SHIFT; pfn < end >> PAGE_SHIFT; pfn++) {
-		paddr_t pa = pfn << PAGE_SHIFT;
-		if (pa >= node_end) { /* one lookup per node range, not per page */
-			nid = numa_node_of_phys(pa);
-			node_end = numa_node_range_end(nid, pa);
-			if (node_end == ~0ULL)
-				node_end = pa + PAGE_SIZE;
+	for (u32 i = 0; i < n->range_count; i++) {
+		paddr_t got = memblock_alloc_range(PMD_SIZE, PMD_SIZE, n->ranges[i].start,
+						   n->ranges[i].end);
+		if (got)
+			return got;
+	}
+	return memblock_alloc(PMD_SIZE, PMD_SIZE);
+}
+
+/* The struct pages of [base, end), in 2 MiB chunks (one covers 128 MiB of
+ * RAM); a chunk no 2 MiB frame can be found for gets zeroed 4 KiB frames. */
+static void map_vmemmap(paddr_t base, paddr_t end)
+{
+	vaddr_t va_end = ALIGN_UP(vmemmap_va(end), PAGE_SIZE);
+
+	for (vaddr_t va = ALIGN_DOWN(vmemmap_va(base), PMD_SIZE); va < va_end; va += PMD_SIZE) {
+		if (pt_walk(kernel_root(), va).leaf_size)
+			continue;
+		paddr_t block = vmemmap_block(base);
+		if (block) {
+			pt_map(kernel_root(), va, block, PMD_SIZE, PMD_SIZE,
+			       VM_READ | VM_WRITE | VM_GLOBAL);
+			continue;
 		}
-		struct page *p = pfn_to_page(pfn);
-		memset(p, 0, sizeof(*p));
-		p->flags = PG_reserved;
+		for (vaddr_t small = va; small < va + PMD_SIZE; small += PAGE_SIZE)
+			pt_map(kernel_root(), small, kernel_frame_alloc(), PAGE_SIZE, PAGE_SIZE,
+			       VM_READ | VM_WRITE | VM_GLOBAL);
+	}
+}
+
+/* [start, end) of node nid: zeroed in bulk, then the node of each page;
+ * flags stay 0 (free) until mark_reserved. */
+static void init_struct_pages(pfn_t start, pfn_t end, int nid)
+{
+	struct page *p = pfn_to_page(start);
+	struct page *last = pfn_to_page(end);
+
+	memset(p, 0, (end - start) * sizeof(*p));
+	for (; p < last; p++)
 		p->node = (u16)nid;
-		nodes[nid].present++;
+}
+
+/* Every page memblock holds reserved in [start, end) (RAM without holes)
+ * never enters the allocator: firmware, the kernel image, tables, the
+ * struct pages themselves. */
+static void mark_reserved(pfn_t start, pfn_t end)
+{
+	const struct memblock_type *res = &memblock.reserved;
+
+	for (u32 i = 0; i < res->count; i++) {
+		pfn_t r0 = MAX(start, res->regions[i].base >> PAGE_SHIFT);
+		pfn_t r1 = MIN(end, ALIGN_UP(res->regions[i].base + res->regions[i].size,
+					     PAGE_SIZE) >> PAGE_SHIFT);
+		for (pfn_t pfn = r0; pfn < r1; pfn++)
+			pfn_to_page(pfn)->flags = PG_reserved;
 	}
 }
 
@@ -336,21 +403,79 @@ static unsigned largest_order(pfn_t pfn, pfn_t end)
 	return order;
 }
 
-static void release_range(paddr_t base, paddr_t end, void *unused)
+/* Free frames [pfn, end) of node nid, initialised, in the largest aligned
+ * blocks they hold. */
+static void free_pfn_range(pfn_t pfn, pfn_t end, int nid)
 {
-	(void)unused;
-	pfn_t pfn = base >> PAGE_SHIFT;
-	pfn_t last = end >> PAGE_SHIFT;
+	struct node_pages *n = &nodes[nid];
 
-	while (pfn < last) {
-		int nid = numa_node_of_phys(pfn << PAGE_SHIFT);
-		pfn_t node_end = MIN(last, numa_node_range_end(nid, pfn << PAGE_SHIFT) >> PAGE_SHIFT);
-		unsigned order = largest_order(pfn, node_end);
-		for (u64 i = 0; i < (1ULL << order); i++)
-			pfn_to_page(pfn + i)->flags &= ~PG_reserved;
-		free_block(&nodes[nid], nid, pfn, order);
+	while (pfn < end) {
+		unsigned order = largest_order(pfn, end);
+		spin_lock(&n->lock);
+		free_block(n, nid, pfn, order);
+		spin_unlock(&n->lock);
 		pfn += 1ULL << order;
 	}
+}
+
+/* Calls fn for each piece of [pfn, end) that lies in one node. */
+static void for_each_node_piece(pfn_t pfn, pfn_t end, void (*fn)(pfn_t, pfn_t, int))
+{
+	while (pfn < end) {
+		paddr_t pa = pfn << PAGE_SHIFT;
+		int nid = numa_node_of_phys(pa);
+		paddr_t node_end = numa_node_range_end(nid, pa);
+		pfn_t stop = node_end == ~0ULL ? pfn + 1 : MIN(end, node_end >> PAGE_SHIFT);
+		fn(pfn, stop, nid);
+		pfn = stop;
+	}
+}
+
+static void init_early(pfn_t start, pfn_t end, int nid)
+{
+	if (start < end) {
+		init_struct_pages(start, end, nid);
+		mark_reserved(start, end);
+	}
+}
+
+/* One node's piece of a memory region: counted, and split into the part
+ * left to its node's CPU (whole sections past the node's early bytes)
+ * and the rest, initialised now. */
+static void plan_piece(pfn_t start, pfn_t end, int nid)
+{
+	nodes[nid].present += end - start;
+	if (!early_end[nid])
+		early_end[nid] = ALIGN_UP(start + (EARLY_NODE_BYTES >> PAGE_SHIFT), SECTION_PAGES);
+	pfn_t d0 = MAX(ALIGN_UP(start, SECTION_PAGES), early_end[nid]);
+	pfn_t d1 = ALIGN_DOWN(end, SECTION_PAGES);
+	if (d0 >= d1 || deferred_count == MAX_DEFERRED) {
+		init_early(start, end, nid);
+		return;
+	}
+	deferred[deferred_count++] = (struct pfn_range){ d0, d1, nid };
+	init_early(start, d0, nid);
+	init_early(d1, end, nid);
+}
+
+/* Frees a node piece of a free range, skipping the deferred ranges. */
+static void free_early_piece(pfn_t pfn, pfn_t end, int nid)
+{
+	for (u32 i = 0; i < deferred_count && pfn < end; i++) {
+		const struct pfn_range *d = &deferred[i];
+		if (d->end <= pfn || d->start >= end)
+			continue;
+		free_pfn_range(pfn, MIN(end, d->start), nid);
+		pfn = d->end;
+	}
+	if (pfn < end)
+		free_pfn_range(pfn, end, nid);
+}
+
+static void free_early_range(paddr_t base, paddr_t end, void *unused)
+{
+	(void)unused;
+	for_each_node_piece(base >> PAGE_SHIFT, end >> PAGE_SHIFT, free_early_piece);
 }
 
 void page_alloc_init(void)
@@ -360,15 +485,131 @@ void page_alloc_init(void)
 
 	for (u32 i = 0; i < mem->count; i++)
 		map_vmemmap(mem->regions[i].base, mem->regions[i].base + mem->regions[i].size);
-	for (u32 i = 0; i < mem->count; i++)
-		init_struct_pages(mem->regions[i].base, mem->regions[i].base + mem->regions[i].size);
 	u64 t1 = rdtsc();
-	memblock_for_each_free(release_range, NULL);
-	memblock_retire();
+	for (u32 i = 0; i < mem->count; i++)
+		for_each_node_piece(mem->regions[i].base >> PAGE_SHIFT,
+				    (mem->regions[i].base + mem->regions[i].size) >> PAGE_SHIFT,
+				    plan_piece);
+	memblock_for_each_free(free_early_range, NULL);
 	ready = true;
 	u64 t2 = rdtsc();
-	printk("mmulab: mm: struct page init %lu us, buddy init %lu us, for %lu MiB of RAM\n",
-	       cycles_to_us(t1 - t0), cycles_to_us(t2 - t1), memblock_total(mem) / MiB);
+	u64 later = 0;
+	for (u32 i = 0; i < deferred_count; i++)
+		later += deferred[i].end - deferred[i].start;
+	printk("mmulab: mm: vmemmap %lu us, early struct pages and buddy %lu us, for %lu of %lu "
+	       "MiB of RAM; the rest per node after SMP\n", cycles_to_us(t1 - t0),
+	       cycles_to_us(t2 - t1), memblock_total(mem) / MiB - (later << PAGE_SHIFT) / MiB,
+	       memblock_total(mem) / MiB);
+}
+
+/* --- the deferred part, per node --- */
+
+struct node_work {
+	u64 nodes;       /* bit per node this CPU initialises */
+	u64 us[MAX_NODES]; /* how long each took */
+};
+
+static struct node_work work[MAX_CPUS];
+static int work_cpu[MAX_NODES]; /* who did the node; -1 none */
+
+static void free_deferred_range(paddr_t base, paddr_t end, void *arg)
+{
+	const struct pfn_range *d = arg;
+	pfn_t start = MAX(d->start, base >> PAGE_SHIFT);
+	pfn_t stop = MIN(d->end, end >> PAGE_SHIFT);
+
+	if (start < stop)
+		free_pfn_range(start, stop, d->nid);
+}
+
+static void init_node_deferred(int nid)
+{
+	for (u32 i = 0; i < deferred_count; i++) {
+		struct pfn_range *d = &deferred[i];
+		if (d->nid != nid)
+			continue;
+		init_struct_pages(d->start, d->end, nid);
+		mark_reserved(d->start, d->end);
+		memblock_for_each_free(free_deferred_range, d);
+	}
+}
+
+static void node_worker(void *arg)
+{
+	struct node_work *w = arg;
+
+	for (int nid = 0; nid < MAX_NODES; nid++) {
+		if (!(w->nodes & (1ULL << nid)))
+			continue;
+		u64 t0 = rdtsc();
+		init_node_deferred(nid);
+		w->us[nid] = cycles_to_us(rdtsc() - t0);
+	}
+}
+
+static bool node_has_deferred(int nid)
+{
+	for (u32 i = 0; i < deferred_count; i++)
+		if (deferred[i].nid == nid)
+			return true;
+	return false;
+}
+
+/* The online CPU of node nid with the fewest nodes to do; -1 if none. */
+static int idlest_cpu_of(int nid)
+{
+	int best = -1;
+
+	for (u32 c = 0; c < MAX_CPUS; c++) {
+		if (!cpus[c].online || cpus[c].node != nid)
+			continue;
+		if (best < 0 || __builtin_popcountll(work[c].nodes) <
+				__builtin_popcountll(work[best].nodes))
+			best = (int)c;
+	}
+	return best;
+}
+
+/* A CPU of the node, or of the nearest node (by distance) with CPUs. */
+static int worker_for(int nid)
+{
+	int order[MAX_NODES];
+	int count = numa_fallback_order(nid, order);
+
+	for (int i = 0; i < count; i++) {
+		int cpu = idlest_cpu_of(order[i]);
+		if (cpu >= 0)
+			return cpu;
+	}
+	return (int)this_cpu()->id;
+}
+
+void page_alloc_init_deferred(void)
+{
+	u32 self = this_cpu()->id;
+	u64 t0 = rdtsc();
+
+	for (int nid = 0; nid < nr_nodes(); nid++) {
+		work_cpu[nid] = -1;
+		if (!node_has_deferred(nid))
+			continue;
+		work_cpu[nid] = worker_for(nid);
+		work[work_cpu[nid]].nodes |= 1ULL << nid;
+	}
+	for (u32 c = 0; c < MAX_CPUS; c++)
+		if (c != self && work[c].nodes)
+			smp_call_cpu(c, node_worker, &work[c], false);
+	node_worker(&work[self]);
+	for (u32 c = 0; c < MAX_CPUS; c++)
+		if (c != self && work[c].nodes)
+			smp_call_wait(c);
+	memblock_retire();
+	u64 total = cycles_to_us(rdtsc() - t0);
+	for (int nid = 0; nid < nr_nodes(); nid++)
+		if (work_cpu[nid] >= 0)
+			printk("mmulab: mm: node %d: deferred struct pages and buddy on cpu%d in %lu us\n",
+			       nid, work_cpu[nid], work[work_cpu[nid]].us[nid]);
+	printk("mmulab: mm: deferred struct pages of every node done in %lu us\n", total);
 }
 
 void page_alloc_report(void)

@@ -97,9 +97,15 @@ u64 node_free_pages(int node);
 u64 node_present_pages(int node);
 int nr_nodes(void);
 
-/* Boot: the struct page array for all memblock memory, then hand every
- * free memblock range to the buddy allocator (memblock is retired). */
+/* Boot, on the boot CPU: maps the struct page array for all memblock
+ * memory, initialises and frees what boot needs (the first part of every
+ * node); allocation works from here on. */
 void page_alloc_init(void);
+/* Boot, once the other CPUs are online: a CPU per node (a CPU-less node:
+ * one of the nearest node with CPUs) initialises and frees the rest of
+ * its node, all at once; returns when every node is done, and retires
+ * memblock. */
+void page_alloc_init_deferred(void);
 bool page_alloc_ready(void);
 void page_alloc_report(void);
 
