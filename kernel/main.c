@@ -121,7 +121,6 @@ static void __noreturn kmain_late(void *unused)
 	vmalloc_init(cmdline.vmalloc_sync);
 	numa_balance_init(cmdline.numa_policy, cmdline.numa_restore_write,
 			  cmdline.numa_scan_period_ms, cmdline.numa_scan_pages);
-	apic_init_bsp(!cmdline.no_x2apic);
 	smp_init_calls();
 	task_init();
 	tlb_init();
@@ -166,6 +165,8 @@ void kmain(struct boot_info *info)
 	phase_done("page_tables");
 	numa_init(info);
 	phase_done("topology");
+	apic_init_bsp(!cmdline.no_x2apic);
+	timer_calibration_start();
 	tsc_calibrate(numa_acpi()->pm_timer_port, numa_acpi()->pm_timer_32bit);
 	phase_done("tsc_calibration");
 	this_cpu()->stack_top = kstack_alloc();

@@ -100,17 +100,33 @@ bool nmi_handler(struct trap_frame *frame)
 	stop_other_cpu(frame);
 }
 
-/* LAPIC timer ticks in 10 ms, measured with the (PIT-calibrated) TSC. */
-void timer_init(void)
+/* A shorter interval would leave the two reads' latency a visible part
+ * of it. */
+#define CALIBRATION_MIN_MS 5
+
+static u64 calibration_tsc;
+
+void timer_calibration_start(void)
 {
 	apic_timer_start_count(0xffffffff);
-	udelay(10000);
+	calibration_tsc = rdtsc();
+}
+
+/* LAPIC timer ticks per timer period, from the count since
+ * timer_calibration_start and the (calibrated) TSC. */
+void timer_init(void)
+{
+	u64 min_cycles = tsc_khz() * CALIBRATION_MIN_MS;
+
+	while (rdtsc() - calibration_tsc < min_cycles)
+		cpu_relax();
 	u32 elapsed = 0xffffffff - apic_timer_current();
+	u64 cycles = rdtsc() - calibration_tsc;
 	apic_timer_stop();
-	ticks_per_period = elapsed * 100 / TIMER_HZ;
+	ticks_per_period = (u32)((u64)elapsed * (tsc_khz() * 1000 / TIMER_HZ) / cycles);
 	irq_register(IRQ_TIMER, timer_tick);
-	printk("mmulab: timer: LAPIC timer %u ticks per %d ms (divide by 16)\n", ticks_per_period,
-	       1000 / TIMER_HZ);
+	printk("mmulab: timer: LAPIC timer %u ticks per %d ms (divide by 16, measured over %lu ms)\n",
+	       ticks_per_period, 1000 / TIMER_HZ, cycles / tsc_khz());
 	timer_start_this_cpu();
 }
 

@@ -7,7 +7,12 @@
 
 #define TIMER_HZ 100
 
-/* Calibrates the LAPIC timer (boot CPU) and starts this CPU's ticks. */
+/* Boot CPU, APIC on: lets the LAPIC timer count down from here, so that
+ * timer_init can calibrate it over everything boot did in between instead
+ * of waiting. */
+void timer_calibration_start(void);
+/* Calibrates the LAPIC timer (boot CPU) against the TSC and starts this
+ * CPU's ticks. */
 void timer_init(void);
 void timer_start_this_cpu(void);
 
