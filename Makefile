@@ -19,7 +19,8 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -ffreestanding -fno-pic -fno-pi
 KLDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -z max-page-size=4096 -z noexecstack -T linker.ld
 
 KERNEL_SRCS := \
-	arch/x86/acpi_tables.c arch/x86/apic.c arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c arch/x86/serial.c \
+	arch/x86/acpi_tables.c arch/x86/apic.c arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c \
+	arch/x86/pvh.c arch/x86/pvh_info.c arch/x86/serial.c \
 	arch/x86/smp.c arch/x86/trap.c arch/x86/tsc.c \
 	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
 	kernel/glob.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
@@ -33,7 +34,7 @@ KERNEL_SRCS := \
 	tests/kernel/numa_hint.c tests/kernel/numa_protnone.c tests/kernel/numa_cow_pin.c \
 	tests/kernel/numa_race.c tests/kernel/numa_bench.c tests/kernel/live.c \
 	tests/kernel/mm_walk.c
-KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm
+KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm arch/x86/pvh_entry.asm
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o) \
 	$(BUILD)/arch/x86/trampoline_blob.o
 
@@ -54,9 +55,9 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) $(INCLUDES) -DMMULAB_HOST -fsanitize=ad
 	-fno-omit-frame-pointer -fno-sanitize-recover=all -MMD -MP
 HOST_SRCS := tests/host/main.c tests/host/test_format.c tests/host/test_glob.c \
 	tests/host/test_cmdline.c tests/host/test_symbols.c tests/host/test_memblock.c tests/host/test_vma.c \
-	tests/host/test_pgtable.c tests/host/test_acpi.c \
+	tests/host/test_pgtable.c tests/host/test_acpi.c tests/host/test_pvh.c \
 	kernel/format.c kernel/glob.c kernel/cmdline.c kernel/symbols.c mm/memblock.c mm/vma.c mm/pgtable.c \
-	arch/x86/acpi_tables.c kernel/topology.c
+	arch/x86/acpi_tables.c arch/x86/pvh_info.c kernel/topology.c
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/host/%.o)
 
 # The ACPI fuzzer (clang's libFuzzer), seeded with the real tables.

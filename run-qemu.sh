@@ -14,8 +14,11 @@ node_mem=""
 dist=""
 cpu_model=max
 cmdline=""
+boot=uefi
 use_usb=0
 efi="$here/build/BOOTX64.EFI"
+kernel_elf="$here/build/kernel.elf"
+kernel_sym="$here/build/kernel.sym"
 image="$here/build/mmulab-usb.img"
 gdb_port=""
 timeout_s=""
@@ -31,7 +34,8 @@ usage() {
     cat <<'EOF'
 usage: run-qemu.sh [options] [-- raw QEMU arguments]
 
-Boots build/BOOTX64.EFI (or the USB image) under OVMF with TCG and exits
+Boots build/BOOTX64.EFI (or the USB image) under OVMF with TCG, or with
+--boot pvh build/kernel.elf directly (PVH entry, SeaBIOS, no OVMF), and exits
 with the verdict of the kernel's closing line ("mmulab: done ...
 verdict=V"): 0 pass, 1 fail (a case failed or ended in ERROR, or the
 kernel rejected its command line), 2 panic or watchdog. Without that line
@@ -54,6 +58,10 @@ stdout as it comes.
   --mem SIZE         guest memory (default 2G), suffix M or G
   --cpu MODEL        QEMU CPU model (default max; e.g. qemu64, max,-x2apic)
   --cmdline "..."    the kernel command line (default: empty = every default suite)
+  --boot uefi|pvh    uefi (default): OVMF starts build/BOOTX64.EFI; pvh: QEMU
+                     starts build/kernel.elf at its PVH note under SeaBIOS
+                     (seconds faster; the symbol table goes in as -initrd).
+                     Everything else is the same. --usb implies uefi.
   --usb              boot the GPT image as a USB disk on XHCI instead of -kernel
                      (a temporary copy; --cmdline replaces its CMDLINE.TXT)
   --efi FILE         the EFI application (default build/BOOTX64.EFI)
@@ -91,6 +99,7 @@ while [ $# -gt 0 ]; do
         --mem) mem=${2:-}; shift 2 ;;
         --cpu) cpu_model=${2:-}; shift 2 ;;
         --cmdline) cmdline=${2-}; shift 2 ;;
+        --boot) boot=${2:-}; shift 2 ;;
         --usb) use_usb=1; shift ;;
         --efi) efi=${2:-}; shift 2 ;;
         --image) image=${2:-}; shift 2 ;;
@@ -105,14 +114,20 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+case "$boot" in uefi|pvh) ;; *) die "--boot: '$boot' is neither uefi nor pvh" ;; esac
+[ "$use_usb" = 0 ] || [ "$boot" = uefi ] || die "--usb boots through UEFI: it cannot go with --boot pvh"
 [ "$cpus" -ge 1 ] || die "--cpus must be at least 1"
 [ "$nodes" -ge 1 ] || die "--nodes must be at least 1"
 mem_mib=$(to_mib "$mem") || die "--mem: bad size '$mem' (use e.g. 512M or 2G)"
 [ "$mem_mib" -ge 256 ] || die "--mem: $mem is too small (OVMF needs at least 256M)"
 [ -n "$timeout_s" ] || { [ -n "$gdb_port" ] && timeout_s=0 || timeout_s=600; }
-[ -r "$ovmf_code" ] && [ -r "$ovmf_vars" ] || die "OVMF firmware not found in /usr/share/OVMF (run 'make deps')"
+if [ "$boot" = uefi ]; then
+    [ -r "$ovmf_code" ] && [ -r "$ovmf_vars" ] || die "OVMF firmware not found in /usr/share/OVMF (run 'make deps')"
+fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run 'make deps')"
-if [ "$use_usb" = 1 ]; then
+if [ "$boot" = pvh ]; then
+    [ -r "$kernel_elf" ] && [ -r "$kernel_sym" ] || die "'$kernel_elf' or its .sym not found (run 'make')"
+elif [ "$use_usb" = 1 ]; then
     [ -r "$image" ] || die "USB image '$image' not found (run 'make usb')"
 else
     [ -r "$efi" ] || die "EFI application '$efi' not found (run 'make')"
@@ -121,7 +136,7 @@ for t in "${acpitables[@]}"; do [ -r "$t" ] || die "--acpitable: cannot read '$t
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cp "$ovmf_vars" "$tmp/vars.fd"
+[ "$boot" = pvh ] || cp "$ovmf_vars" "$tmp/vars.fd"
 
 topo=()
 
@@ -186,9 +201,10 @@ fi
 
 args=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu "$cpu_model"
       -m "${mem_mib}M" -display none -monitor none -serial stdio -no-reboot
-      -drive "if=pflash,format=raw,readonly=on,file=$ovmf_code"
-      -drive "if=pflash,format=raw,file=$tmp/vars.fd"
       -device isa-debug-exit,iobase=0xf4,iosize=0x04 -net none "${topo[@]}")
+# No pflash: QEMU's default SeaBIOS, which runs the PVH entry at once.
+[ "$boot" = pvh ] || args+=(-drive "if=pflash,format=raw,readonly=on,file=$ovmf_code"
+                            -drive "if=pflash,format=raw,file=$tmp/vars.fd")
 
 for t in "${acpitables[@]}"; do args+=(-acpitable "file=$t"); done
 
@@ -232,7 +248,9 @@ if [ ${#acpitables[@]} -eq 0 ] && [[ " $cmdline " != *" numa="* ]] &&
     cmdline="${cmdline:+$cmdline }$(expected_topology)"
 fi
 
-if [ "$use_usb" = 1 ]; then
+if [ "$boot" = pvh ]; then
+    args+=(-kernel "$kernel_elf" -initrd "$kernel_sym" -append "$cmdline")
+elif [ "$use_usb" = 1 ]; then
     cp "$image" "$tmp/usb.img"
     [ -z "$cmdline" ] || "$here/tools/mkusb.sh" --set-cmdline "$tmp/usb.img" "$cmdline"
     args+=(-drive "if=none,id=D,format=raw,file=$tmp/usb.img"

@@ -6,6 +6,7 @@
  */
 
 #include <arch/apic.h>
+#include <arch/io.h>
 #include <arch/cpu.h>
 #include <arch/tsc.h>
 #include <mmulab/kernel.h>
@@ -14,6 +15,8 @@
 #define MSR_APIC_BASE 0x1b
 #define APIC_BASE_ENABLE (1ULL << 11)
 #define APIC_BASE_X2APIC (1ULL << 10)
+#define PIC_MASTER_DATA 0x21
+#define PIC_SLAVE_DATA 0xa1
 #define APIC_BASE_ADDR_MASK 0xffffff000ULL
 
 #define APIC_ID 0x20
@@ -71,8 +74,19 @@ static void enable_this_apic(void)
 	apic_write(APIC_ESR, 0);
 }
 
+/* The 8259 PICs stay masked for good: SeaBIOS (the PVH path) leaves them
+ * programmed with IRQ 0 at vector 8, so the first PIT tick after sti would
+ * arrive looking like a #DF. OVMF masks them itself; doing it always keeps
+ * both boot paths the same. */
+static void mask_legacy_pics(void)
+{
+	outb(PIC_MASTER_DATA, 0xff);
+	outb(PIC_SLAVE_DATA, 0xff);
+}
+
 void apic_init_bsp(bool allow_x2apic)
 {
+	mask_legacy_pics();
 	x2apic = allow_x2apic && cpu_has(X86_X2APIC);
 	if (!x2apic)
 		mmio = kmap_firmware(rdmsr(MSR_APIC_BASE) & APIC_BASE_ADDR_MASK, PAGE_SIZE);

@@ -2,9 +2,11 @@
 #define MMULAB_BOOT_INFO_H
 
 /*
- * The hand-over from the UEFI stage to the kernel. boot/ fills it in before
- * ExitBootServices; after that nothing UEFI is used, so everything the kernel
- * needs from firmware must be copied in here. Addresses are physical.
+ * The hand-over from the boot path to the kernel. The UEFI stage (boot/)
+ * fills it in before ExitBootServices; the PVH entry (arch/x86/pvh.c) from
+ * the PVH start info, in the same terms (UEFI memory types). After that
+ * nothing firmware-specific is used, so everything the kernel needs from
+ * firmware must be copied in here. Addresses are physical.
  */
 
 #include <mmulab/types.h>
@@ -70,6 +72,7 @@ enum boot_cmdline_source {
 	BOOT_CMDLINE_NONE,
 	BOOT_CMDLINE_LOAD_OPTIONS,
 	BOOT_CMDLINE_FILE,
+	BOOT_CMDLINE_PVH, /* the PVH start info's command line (QEMU -append) */
 };
 
 struct boot_info {
@@ -93,7 +96,7 @@ struct boot_info {
 
 	paddr_t memmap;      /* struct boot_mem_range[memmap_count] */
 	u32 memmap_count;
-	u32 exit_boot_tries; /* ExitBootServices calls until one succeeded */
+	u32 exit_boot_tries; /* ExitBootServices calls until one succeeded; 0 on PVH */
 
 	u32 reserved_count;
 	u32 pad1;
