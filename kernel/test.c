@@ -25,6 +25,7 @@
 #include <arch/trap.h>
 #include <mmulab/timer.h>
 #include <arch/cpu.h>
+#include <arch/tsc.h>
 
 extern const struct test_suite __test_suites_start[], __test_suites_end[];
 
@@ -315,6 +316,8 @@ static void print_result(const struct test_case *c, enum result r, const char *w
 	}
 }
 
+static void note_case_time(const struct test_suite *s, const struct test_case *c, u64 cycles);
+
 static void run_case(const struct test_suite *s, const struct test_case *c)
 {
 	struct cpu *cpu = this_cpu();
@@ -333,10 +336,12 @@ static void run_case(const struct test_suite *s, const struct test_case *c)
 			  c->name, t.seed, t.iterations, t.seed, t.iterations);
 	run.running = c;
 	cpu->test = &t;
+	u64 start = rdtsc();
 	watchdog_arm(cmdline.watchdog_seconds);
 	if (ksetjmp(&t.end) == 0)
 		c->run(&t);
 	watchdog_disarm();
+	note_case_time(s, c, rdtsc() - start);
 	cpu->test = NULL;
 	cpu->recovery = NULL; /* an ASSERT may have left a probe's context */
 	mm_switch(NULL);      /* and a failed case an address space */
@@ -442,6 +447,37 @@ static const char *verdict_name(enum run_verdict v)
 	return v == VERDICT_PASS ? "pass" : v == VERDICT_FAIL ? "fail" : "panic";
 }
 
+/* The slowest cases of the run, slowest first: where the time of a run
+ * to its verdict goes (TSC cycles; under TCG host emulation time). */
+#define SLOWEST_MAX 5
+static struct {
+	const struct test_suite *s;
+	const struct test_case *c;
+	u64 cycles;
+} slowest[SLOWEST_MAX];
+
+static void note_case_time(const struct test_suite *s, const struct test_case *c, u64 cycles)
+{
+	int i = SLOWEST_MAX - 1;
+
+	if (cycles <= slowest[i].cycles)
+		return;
+	for (; i > 0 && slowest[i - 1].cycles < cycles; i--)
+		slowest[i] = slowest[i - 1];
+	slowest[i].s = s;
+	slowest[i].c = c;
+	slowest[i].cycles = cycles;
+}
+
+static void print_slowest(void)
+{
+	u64 khz = tsc_khz();
+
+	for (int i = 0; i < SLOWEST_MAX && slowest[i].c && khz; i++)
+		printk("# slowest: %s.%s %lu ms\n", slowest[i].s->name, slowest[i].c->name,
+		       slowest[i].cycles / khz);
+}
+
 void run_end(enum run_verdict verdict)
 {
 	const struct totals *t = &run.totals;
@@ -451,6 +487,7 @@ void run_end(enum run_verdict verdict)
 		       run.names[i].c->name);
 	if (run.named > NAMED_MAX)
 		printk("# ... and %u more failed or error cases\n", run.named - NAMED_MAX);
+	print_slowest();
 	printk("# totals: pass=%u fail=%u skip=%u error=%u\n", t->pass, t->fail, t->skip, t->error);
 	printk("mmulab: done pass=%u fail=%u skip=%u error=%u verdict=%s\n", t->pass, t->fail,
 	       t->skip, t->error, verdict_name(verdict));

