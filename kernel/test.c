@@ -198,46 +198,48 @@ void test_fail_on_fault(struct test *t, const struct fault_info *fault, struct t
 	klongjmp(&t->end, 1);
 }
 
-struct remote_part {
-	struct test *t;
-	void (*fn)(struct test *t, void *arg);
-	void *arg;
-};
-
 static void run_remote_part(void *p)
 {
-	struct remote_part *r = p;
-	r->fn(r->t, r->arg);
+	struct test *t = p;
+	t->part_fn(t, t->part_arg);
 }
 
 static void remote_part(void *p)
 {
-	struct remote_part *r = p;
-	struct fault_info f = run_catching_faults(run_remote_part, r);
+	struct test *t = p;
+	struct fault_info f = run_catching_faults(run_remote_part, t);
 	char sym[128];
 
 	mm_switch(NULL); /* whatever the part had loaded */
 	if (f.vector == FAULT_NONE || f.vector == FAULT_ABORTED)
 		return;
-	r->t->failed = true;
+	t->failed = true;
 	symbolize(f.rip, sym, sizeof(sym));
-	test_diag(r->t, "unexpected %s (vector %d, error 0x%x, address V0x%lx) at %s",
+	test_diag(t, "unexpected %s (vector %d, error 0x%x, address V0x%lx) at %s",
 		  trap_name(f.vector), f.vector, f.error_code, f.addr, sym);
+}
+
+static void wait_for_parts(struct test *t)
+{
+	for_each_cpu_in(cpu, &t->part_cpus)
+		smp_call_wait(cpu);
+	t->part_cpus = (struct cpumask){ 0 };
 }
 
 void test_on_cpus(struct test *t, const struct cpumask *mask,
 		  void (*fn)(struct test *t, void *arg), void *arg)
 {
-	struct remote_part part = { t, fn, arg };
 	bool self = cpumask_test(mask, this_cpu()->id);
-	struct cpumask others = *mask;
 
-	cpumask_clear_cpu(&others, this_cpu()->id);
-	smp_call_mask(&others, remote_part, &part, false);
+	ASSERT(cpumask_weight(&t->part_cpus) == 0); /* no nesting */
+	t->part_fn = fn;
+	t->part_arg = arg;
+	t->part_cpus = *mask;
+	cpumask_clear_cpu(&t->part_cpus, this_cpu()->id);
+	smp_call_mask(&t->part_cpus, remote_part, t, false);
 	if (self)
 		fn(t, arg);
-	for_each_cpu_in(cpu, &others)
-		smp_call_wait(cpu);
+	wait_for_parts(t);
 }
 
 int test_other_cpu(void)
@@ -340,6 +342,8 @@ static void run_case(const struct test_suite *s, const struct test_case *c)
 	watchdog_arm(cmdline.watchdog_seconds);
 	if (ksetjmp(&t.end) == 0)
 		c->run(&t);
+	if (!t.timed_out)
+		wait_for_parts(&t); /* a case CPU that faulted left them running */
 	watchdog_disarm();
 	note_case_time(s, c, rdtsc() - start);
 	cpu->test = NULL;

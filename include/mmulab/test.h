@@ -13,6 +13,7 @@
 
 #include <mmulab/types.h>
 #include <mmulab/jump.h>
+#include <mmulab/cpumask.h>
 #include <mmulab/kernel.h>
 
 struct test;
@@ -48,6 +49,13 @@ struct test {
 	u64 iterations;
 	u64 rng;
 	struct jump_buf end; /* where ASSERT_* and unexpected faults go */
+	/* test_on_cpus: what the other CPUs run, and which of them may still
+	 * be running it. Kept here, not on test_on_cpus's stack, because a
+	 * fault or ASSERT on the case CPU leaves that frame at once; the case
+	 * waits for these CPUs before it ends. */
+	void (*part_fn)(struct test *t, void *arg);
+	void *part_arg;
+	struct cpumask part_cpus;
 };
 
 #define TEST_CASE(fn) { #fn, fn, 0, 0 }
