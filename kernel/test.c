@@ -250,6 +250,20 @@ int test_other_cpu(void)
 	return -1;
 }
 
+struct cpumask test_some_cpus(u32 n)
+{
+	struct cpumask m = { 0 };
+	u32 taken = 1;
+
+	cpumask_set(&m, this_cpu()->id);
+	for_each_cpu_in(cpu, &cpu_online_mask)
+		if (taken < n && cpu != this_cpu()->id) {
+			cpumask_set(&m, cpu);
+			taken++;
+		}
+	return m;
+}
+
 /* --- running --- */
 
 enum result { RESULT_PASS, RESULT_FAIL, RESULT_TIMEOUT, RESULT_ERROR, RESULT_SKIP };

@@ -120,6 +120,12 @@ void test_on_cpus(struct test *t, const struct cpumask *mask,
 		  void (*fn)(struct test *t, void *arg), void *arg);
 /* One online CPU other than the caller's, or -1 when there is none. */
 int test_other_cpu(void);
+/*
+ * The caller's CPU and up to n - 1 other online CPUs, for races that need
+ * a few CPUs rather than all: under TCG every vCPU beyond the host's cores
+ * only adds waits for the host scheduler at each barrier.
+ */
+struct cpumask test_some_cpus(u32 n);
 
 /* Runs the suites the command line selects, then run_end with the verdict. */
 void __noreturn run_tests(const char *filter);
