@@ -139,12 +139,9 @@ static void poison_block(struct page *p, unsigned order)
 {
 	if (order > POISON_MAX_ORDER)
 		return;
-	for (u64 i = 0; i < (1ULL << order); i++) {
-		u64 *w = page_address(&p[i]);
-		for (u32 j = 0; j < PAGE_SIZE / 8; j++)
-			w[j] = PAGE_POISON;
+	memset(page_address(p), (u8)PAGE_POISON, PAGE_SIZE << order);
+	for (u64 i = 0; i < (1ULL << order); i++)
 		p[i].flags |= PG_poisoned;
-	}
 }
 
 /* Offset of the first byte of a poisoned page that lost its poison, or

@@ -115,18 +115,6 @@ static void pinned_never_migrates_unpinned_does(struct test *t)
 #define SHARED_PAGES 8
 #define SHARED_VALUE 0x5ba4edULL
 
-struct scan_op {
-	struct mm *mm;
-	u64 hinted;
-};
-
-static void op_scan(struct test *t, void *arg)
-{
-	struct scan_op *o = arg;
-	(void)t;
-	o->hinted = numa_scan(o->mm, USER_BASE, USER_BASE + SHARED_PAGES * PAGE_SIZE);
-}
-
 /* A parent whose pages hold SHARED_VALUE in every hammer's word, and its
  * fork child: every page is COW-shared (reference count 2). */
 static struct mm *parent_with_words(struct test *t)
@@ -158,7 +146,7 @@ static void shared_page_never_hinted(struct test *t)
 	struct mm *mm = parent_with_words(t);
 	struct mm *child = mm_fork(mm);
 	static struct live l;
-	struct scan_op o = { mm, 0 };
+	struct scan_op o = { mm, SHARED_PAGES, 0 };
 
 	SETUP_TRUE(t, child != NULL);
 	live_init(t, &l, mm, USER_BASE, SHARED_PAGES, LIVE_READ);

@@ -152,18 +152,6 @@ static void periodic_scanner_hints(struct test *t)
 
 /* --- live address space (live.h) --- */
 
-struct scan_op {
-	struct mm *mm;
-	u64 hinted;
-};
-
-static void op_scan(struct test *t, void *arg)
-{
-	struct scan_op *o = arg;
-	(void)t;
-	o->hinted = numa_scan(o->mm, USER_BASE, USER_BASE + PAGES * PAGE_SIZE);
-}
-
 /* Hammers read and write the pages while this CPU scans them. Once the
  * scan returned, the hints must be what the hammers' next accesses meet:
  * exactly one hint fault per page (whoever comes first), and no write
@@ -174,7 +162,7 @@ static void live_scan_forces_hint_fault(struct test *t)
 {
 	struct mm *mm = mm_create(this_cpu()->node);
 	static struct live l;
-	struct scan_op o = { mm, 0 };
+	struct scan_op o = { mm, PAGES, 0 };
 
 	SETUP_TRUE(t, mm != NULL);
 	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, PAGES * PAGE_SIZE, VM_READ | VM_WRITE, 0) == 0);

@@ -89,4 +89,20 @@ static inline void numa_restore_write_reset(void)
 	numa_set_restore_write(cmdline.numa_restore_write);
 }
 
+/* A NUMA scan of the first `pages` pages at USER_BASE, as an operation
+ * for live_run (live.h). */
+struct scan_op {
+	struct mm *mm;
+	u32 pages;
+	u64 hinted;
+};
+
+static inline void op_scan(struct test *t, void *arg)
+{
+	struct scan_op *o = arg;
+
+	(void)t;
+	o->hinted = numa_scan(o->mm, USER_BASE, USER_BASE + o->pages * PAGE_SIZE);
+}
+
 #endif
