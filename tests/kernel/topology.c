@@ -127,35 +127,67 @@ static void fallback_follows_distance(struct test *t)
 	}
 }
 
-/* Blocks taken while exhausting a node are chained through their own
- * first word, so any amount can be held without a side table. */
-struct held {
-	struct held *next;
+/*
+ * The blocks taken while exhausting a node, recorded in pages of another
+ * node. Writing into the taken blocks themselves would touch every 2 MiB
+ * of the node, and under TCG each first touch of guest RAM makes the host
+ * fault in and zero a huge page: about a second per GiB here.
+ */
+struct held_block {
+	struct page *page;
 	unsigned order;
 };
 
-static struct held *take_everything(int node, u64 *pages)
-{
-	struct held *list = NULL;
+#define HELD_PER_PAGE ((PAGE_SIZE - 16) / sizeof(struct held_block))
 
+struct held_page {
+	struct held_page *next;
+	u64 count;
+	struct held_block block[HELD_PER_PAGE];
+};
+_Static_assert(sizeof(struct held_page) <= PAGE_SIZE, "one record page");
+
+static bool hold(struct held_page **list, int record_node, struct page *p, unsigned order)
+{
+	struct held_page *h = *list;
+
+	if (!h || h->count == HELD_PER_PAGE) {
+		struct page *rp = alloc_pages(record_node, 0, ALLOC_THISNODE);
+		if (!rp)
+			return false;
+		h = page_address(rp);
+		h->next = *list;
+		h->count = 0;
+		*list = h;
+	}
+	h->block[h->count++] = (struct held_block){ p, order };
+	return true;
+}
+
+/* Every free block of node, largest first; false if the records ran out
+ * of memory (what was taken is still on the list). */
+static bool take_everything(int node, int record_node, struct held_page **list, u64 *pages)
+{
 	for (int order = MAX_ORDER; order >= 0; order--) {
 		struct page *p;
 		while ((p = alloc_pages(node, (unsigned)order, ALLOC_THISNODE))) {
-			struct held *h = page_address(p);
-			h->next = list;
-			h->order = (unsigned)order;
-			list = h;
+			if (!hold(list, record_node, p, (unsigned)order)) {
+				free_pages(p, (unsigned)order);
+				return false;
+			}
 			*pages += 1ULL << order;
 		}
 	}
-	return list;
+	return true;
 }
 
-static void give_back(struct held *list)
+static void give_back(struct held_page *list)
 {
 	while (list) {
-		struct held *next = list->next;
-		free_pages(phys_to_page((paddr_t)list - DIRECT_MAP_BASE), list->order);
+		struct held_page *next = list->next;
+		for (u64 i = 0; i < list->count; i++)
+			free_pages(list->block[i].page, list->block[i].order);
+		free_pages(phys_to_page(virt_to_phys(list)), 0);
 		list = next;
 	}
 }
@@ -178,7 +210,12 @@ static void exhausted_node_falls_back(struct test *t)
 		test_skip(t, "needs two nodes with memory");
 	struct free_snapshot before = free_snapshot();
 	u64 taken = 0;
-	struct held *list = take_everything(victim, &taken);
+	struct held_page *list = NULL;
+	bool recorded = take_everything(victim, nearest, &list, &taken);
+	if (!recorded) {
+		give_back(list);
+		test_error(t, "no page on node %d left to record the taken blocks in", nearest);
+	}
 	EXPECT_EQ(t, node_free_pages(victim), 0);
 	EXPECT_EQ(t, taken, before.free[victim]);
 	EXPECT_TRUE(t, alloc_pages(victim, 0, ALLOC_THISNODE) == NULL);
