@@ -110,6 +110,18 @@ static void churn_release(struct test *t, struct live *l)
 	l->page = NULL;
 }
 
+/* The order of a churn allocation: geometric (order k with probability
+ * 2^-(k+1)), as small requests dominate, but uniform one draw in four so
+ * the largest orders and their splits and merges still come up often.
+ * Large orders are what a churn costs: a block up to order 9 is poisoned
+ * on free and checked on allocation, a pass over each of its bytes. */
+static unsigned churn_order(u64 r)
+{
+	if ((r & 3) == 0)
+		return (unsigned)((r >> 2) % (MAX_ORDER + 1));
+	return MIN((unsigned)__builtin_ctzll((r >> 2) | 1ULL << 60), MAX_ORDER);
+}
+
 static void random_churn(struct test *t)
 {
 	struct live slots[CHURN_SLOTS] = { 0 };
@@ -122,7 +134,7 @@ static void random_churn(struct test *t)
 			churn_release(t, l);
 			continue;
 		}
-		l->order = (r >> 8) % (MAX_ORDER + 1);
+		l->order = churn_order(r >> 8);
 		l->page = alloc_pages(NO_NODE, l->order, 0);
 		if (!l->page)
 			continue; /* out of memory at this order is allowed */
