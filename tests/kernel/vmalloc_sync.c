@@ -201,7 +201,7 @@ static void sync_repairs_loaded_table_mid_switch(struct test *t)
  * find it present and equal, which is a raced fault to retry, not a
  * broken sharing. Repeated with a fresh address space each round.
  */
-#define RACE_ROUNDS 200
+#define RACE_ROUNDS 50
 #define RACERS 4
 
 struct sync_race {
@@ -263,7 +263,7 @@ static void concurrent_sync_of_one_entry(struct test *t)
  * eager sync reached it on the list.
  */
 #define CREATE_ROUNDS 48
-#define HOLD_SPAN 2000000
+#define HOLD_SPAN 20000 /* pauses, about 20 ms: a vmalloc not done by then waits for a lock the creator holds */
 #define DELAY_STEPS 32
 #define DELAY_STEP 64
 
