@@ -171,7 +171,7 @@ check: deps
 	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests $(BUILD)/fuzz/fuzz_acpi \
 		$(BUILD)/fuzz/seeds/.done
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
-	$(PYTHON) tests/matrix.py --jobs 2 --out $(BUILD)/check
+	$(PYTHON) tests/matrix.py --out $(BUILD)/check
 
 # The fault-cost figures (numa_bench), as "# bench:" lines.
 bench: deps
