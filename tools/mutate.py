@@ -30,6 +30,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -280,11 +281,17 @@ def host_tests(tree, log):
         return "host: " + (first_failure(ktap.parse(f.read())) or f"exit {p.returncode}")
 
 
+# QEMU runs at once (--qemu-jobs): builds of other mutations go on beside
+# them, but two multi-vCPU TCG guests on a 2-core machine stall each
+# other's cross-CPU handshakes (see tests/matrix.py).
+qemu_slots = threading.Semaphore(1)
+
+
 def qemu_run(tree, name, args, timeout, log):
     """None when the run passes cleanly, else what failed."""
     argv = [os.path.join(tree, "run-qemu.sh")] + shlex.split(args) + \
         ["--timeout", str(timeout), "--log", log]
-    with open(log + ".out", "w") as f:
+    with qemu_slots, open(log + ".out", "w") as f:
         p = subprocess.run(argv, cwd=tree, stdout=f, stderr=subprocess.STDOUT,
                            stdin=subprocess.DEVNULL)
     # The serial log (--log) plus what run-qemu itself said.
@@ -423,11 +430,15 @@ def main():
                     help="only check that every mutation applies once and compiles")
     ap.add_argument("--only", help="comma-separated mutation ids")
     ap.add_argument("--jobs", type=int, default=2, help="mutations at once (default 2)")
+    ap.add_argument("--qemu-jobs", type=int, default=1,
+                    help="QEMU runs at once, across all mutations (default 1)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per QEMU run")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "mutate"))
     ap.add_argument("--no-baseline", action="store_true",
                     help="reuse OUT/base as it is, without checking that it passes")
     opts = ap.parse_args()
+    global qemu_slots
+    qemu_slots = threading.Semaphore(max(1, opts.qemu_jobs))
 
     try:
         ml = parse_list(opts.list)
