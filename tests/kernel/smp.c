@@ -122,7 +122,7 @@ static void barrier_lines_up(struct test *t)
 {
 	static struct barrier_run b;
 
-	b = (struct barrier_run){ .rounds = 30 };
+	b = (struct barrier_run){ .rounds = 10 };
 	smp_barrier_init(&b.barrier, nr_cpus);
 	test_on_cpus(t, &cpu_online_mask, barrier_rounds, &b);
 }
