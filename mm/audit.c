@@ -14,37 +14,32 @@ const char *const audit_rule_names[AUDIT_RULE_COUNT] = {
 	[AUDIT_KERNEL_HALF] = "kernel_half",
 };
 
-typedef void (*leaf_fn)(struct mm *mm, vaddr_t va, u64 entry, struct audit_result *r,
+typedef void (*leaf_fn)(struct mm *mm, vaddr_t va, pte_t entry, struct audit_result *r,
 			const char *prefix);
 
-static const u64 *table(u64 entry)
+static bool leaf_maps_frame(pte_t e)
 {
-	return phys_to_virt(entry & _PAGE_ADDR_MASK);
-}
-
-static bool leaf_maps_frame(u64 e)
-{
-	return (e & _PAGE_PRESENT) || (e & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
+	return pte_present(e) || pte_protnone(e);
 }
 
 /* Every 4 KiB leaf of the user half; large leaves are not used there. */
 static void for_each_user_leaf(struct mm *mm, leaf_fn fn, struct audit_result *r,
 			      const char *prefix)
 {
-	const u64 *pgd = phys_to_virt(mm->root);
+	const pgd_t *pgd = phys_to_virt(mm->root);
 
 	for (int i = 0; i < PT_ENTRIES / 2; i++) {
-		if (!(pgd[i] & _PAGE_PRESENT))
+		if (!pgd_present(pgd[i]))
 			continue;
-		const u64 *pud = table(pgd[i]);
+		const pud_t *pud = phys_to_virt(pgd_paddr(pgd[i]));
 		for (int j = 0; j < PT_ENTRIES; j++) {
-			if (!(pud[j] & _PAGE_PRESENT))
+			if (!pud_present(pud[j]))
 				continue;
-			const u64 *pmd = table(pud[j]);
+			const pmd_t *pmd = phys_to_virt(pud_paddr(pud[j]));
 			for (int k = 0; k < PT_ENTRIES; k++) {
-				if (!(pmd[k] & _PAGE_PRESENT))
+				if (!pmd_present(pmd[k]))
 					continue;
-				const u64 *pte = table(pmd[k]);
+				const pte_t *pte = phys_to_virt(pmd_paddr(pmd[k]));
 				for (int l = 0; l < PT_ENTRIES; l++)
 					if (leaf_maps_frame(pte[l]))
 						fn(mm, ((u64)i << 39) | ((u64)j << 30) | ((u64)k << 21) |
@@ -62,32 +57,32 @@ static void report(struct audit_result *r, enum audit_rule rule, struct mm *mm, 
 	r->by_rule[rule]++;
 }
 
-static void print_page(vaddr_t va, u64 entry, const char *prefix)
+static void print_page(vaddr_t va, pte_t entry, const char *prefix)
 {
-	struct page *p = phys_to_page(entry & _PAGE_ADDR_MASK);
+	struct page *p = phys_to_page(pte_paddr(entry));
 
 	printk("%s  addr:V0x%016lx pte:%016lx page P0x%lx refcount:%d mapcount:%d pincount:%d "
-	       "flags:0x%x node:%u\n", prefix, va, entry, entry & _PAGE_ADDR_MASK, p->refcount,
+	       "flags:0x%x node:%u\n", prefix, va, pte_val(entry), pte_paddr(entry), p->refcount,
 	       p->mapcount, p->pincount, p->flags, p->node);
 }
 
-static void count_entry(struct mm *mm, vaddr_t va, u64 e, struct audit_result *r,
+static void count_entry(struct mm *mm, vaddr_t va, pte_t e, struct audit_result *r,
 			const char *prefix)
 {
-	paddr_t pa = e & _PAGE_ADDR_MASK;
+	paddr_t pa = pte_paddr(e);
 
 	if (!pfn_valid(pa >> PAGE_SHIFT)) {
 		report(r, AUDIT_NOT_RAM, mm, "frame is not RAM", prefix);
-		printk("%s  addr:V0x%016lx pte:%016lx\n", prefix, va, e);
+		printk("%s  addr:V0x%016lx pte:%016lx\n", prefix, va, pte_val(e));
 		return;
 	}
 	phys_to_page(pa)->private++;
 }
 
-static void check_entry(struct mm *mm, vaddr_t va, u64 e, struct audit_result *r,
+static void check_entry(struct mm *mm, vaddr_t va, pte_t e, struct audit_result *r,
 			const char *prefix)
 {
-	paddr_t pa = e & _PAGE_ADDR_MASK;
+	paddr_t pa = pte_paddr(e);
 	struct page *p;
 
 	if (!pfn_valid(pa >> PAGE_SHIFT))

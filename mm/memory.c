@@ -82,21 +82,13 @@ static void zap_pte_table(struct mm *mm, pmd_t *pmd, vaddr_t va, vaddr_t end,
 
 static bool table_empty(paddr_t table)
 {
-	const u64 *e = phys_to_virt(table);
-
-	for (int i = 0; i < PT_ENTRIES; i++)
-		if (e[i])
-			return false;
-	return true;
+	return pt_table_empty(phys_to_virt(table));
 }
 
-/* Unhooks an empty table, flushes (paging-structure caches may hold it),
- * then frees it. */
-static void free_table(struct mm *mm, u64 *slot, vaddr_t start, vaddr_t end)
+/* Frees a table its caller has just unhooked (cleared the entry above it),
+ * after a flush: paging-structure caches may still hold it. */
+static void free_table(struct mm *mm, paddr_t table, vaddr_t start, vaddr_t end)
 {
-	paddr_t table = *slot & _PAGE_ADDR_MASK;
-
-	__atomic_store_n(slot, 0, __ATOMIC_RELEASE);
 	flush_tlb_range(&mm->tlb, start, end);
 	put_page(phys_to_page(table));
 	mm->table_pages--;
@@ -114,7 +106,7 @@ static void zap_pmd_range(struct mm *mm, pud_t *pud, vaddr_t va, vaddr_t end,
 		ASSERT(!pmd_leaf(*pmd));
 		zap_pte_table(mm, pmd, va, next, b);
 		if (table_empty(pmd_paddr(*pmd)))
-			free_table(mm, &pmd->val, ALIGN_DOWN(va, PMD_SIZE),
+			free_table(mm, pmd_paddr(pmdp_get_and_clear(pmd)), ALIGN_DOWN(va, PMD_SIZE),
 				   ALIGN_DOWN(va, PMD_SIZE) + PMD_SIZE);
 	}
 }
@@ -130,7 +122,7 @@ static void zap_pud_range(struct mm *mm, pgd_t *pgd, vaddr_t va, vaddr_t end,
 			continue;
 		zap_pmd_range(mm, pud, va, next, b);
 		if (table_empty(pud_paddr(*pud)))
-			free_table(mm, &pud->val, ALIGN_DOWN(va, PUD_SIZE),
+			free_table(mm, pud_paddr(pudp_get_and_clear(pud)), ALIGN_DOWN(va, PUD_SIZE),
 				   ALIGN_DOWN(va, PUD_SIZE) + PUD_SIZE);
 	}
 }
@@ -151,7 +143,8 @@ void zap_range(struct mm *mm, vaddr_t va, vaddr_t end)
 			continue;
 		zap_pud_range(mm, pgd, va, next, b);
 		if (table_empty(pgd_paddr(*pgd)))
-			free_table(mm, &pgd->val, ALIGN_DOWN(va, 1ULL << PGD_SHIFT),
+			free_table(mm, pgd_paddr(pgdp_get_and_clear(pgd)),
+				   ALIGN_DOWN(va, 1ULL << PGD_SHIFT),
 				   ALIGN_DOWN(va, 1ULL << PGD_SHIFT) + (1ULL << PGD_SHIFT));
 	}
 }

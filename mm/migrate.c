@@ -56,7 +56,7 @@ bool migrate_one(struct mm *mm, pte_t *pte, vaddr_t addr, int node)
 	copy->mapcount = 1;
 	copy->last_cpu = page->last_cpu;
 	copy->last_node = page->last_node;
-	set_pte(pte, __pte((pte_val(old) & ~_PAGE_ADDR_MASK) | page_to_phys(copy)));
+	set_pte(pte, pte_set_paddr(old, page_to_phys(copy)));
 	page->mapcount = 0;
 	put_page(page);
 	count(&numa_stats.pgmigrate_success);

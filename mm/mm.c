@@ -11,7 +11,6 @@
 #include <mmulab/mm.h>
 #include <mmulab/page.h>
 #include <mmulab/percpu.h>
-#include <mmulab/string.h>
 #include <arch/cpu.h>
 
 _Static_assert(sizeof(struct mm) <= PAGE_SIZE, "struct mm fits one page");
@@ -27,10 +26,11 @@ struct mm *mm_list_first(void)
 static paddr_t mm_table_frame(void *ctx)
 {
 	struct mm *mm = ctx;
-	struct page *p = alloc_pages(mm->home_node, 0, ALLOC_ZERO);
+	struct page *p = alloc_pages(mm->home_node, 0, 0);
 
 	if (!p)
 		panic("mm: out of memory for a page table");
+	pt_table_clear(page_address(p));
 	mm->table_pages++;
 	return page_to_phys(p);
 }
@@ -57,8 +57,8 @@ struct mm *mm_create(int node)
 	 * address space linked. Copying first would let a vmalloc in between
 	 * miss it (vmalloc_sync.eager_sync_reaches_new_spaces). */
 	spin_lock(&mm_list_lock);
-	memcpy((pgd_t *)phys_to_virt(mm->root) + PT_ENTRIES / 2,
-	       (pgd_t *)phys_to_virt(kernel_root()) + PT_ENTRIES / 2, PAGE_SIZE / 2);
+	pgd_copy_range(phys_to_virt(mm->root), phys_to_virt(kernel_root()), PT_ENTRIES / 2,
+		       PT_ENTRIES / 2);
 	mm->next = mm_list;
 	mm_list = mm;
 	spin_unlock(&mm_list_lock);

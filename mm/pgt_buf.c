@@ -13,7 +13,6 @@
 #include <mmulab/memblock.h>
 #include <mmulab/mm.h>
 #include <mmulab/pgtable.h>
-#include <mmulab/string.h>
 
 static struct {
 	paddr_t start, end, top;
@@ -31,7 +30,7 @@ void pgt_buf_init(u64 pages)
 	pgt_buf.active = true;
 }
 
-paddr_t pt_table_frame(void)
+static paddr_t take_table_frame(void)
 {
 	if (!pgt_buf.active)
 		return kernel_frame_alloc();
@@ -39,9 +38,15 @@ paddr_t pt_table_frame(void)
 		pgt_buf.overflow++;
 		return kernel_frame_alloc();
 	}
-	paddr_t pa = pgt_buf.end;
 	pgt_buf.end += PAGE_SIZE;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	return pgt_buf.end - PAGE_SIZE;
+}
+
+paddr_t pt_table_frame(void)
+{
+	paddr_t pa = take_table_frame();
+
+	pt_table_clear(phys_to_virt(pa));
 	return pa;
 }
 

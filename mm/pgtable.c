@@ -11,7 +11,7 @@
 
 paddr_t pt_current_root(void)
 {
-	return read_cr3() & _PAGE_ADDR_MASK;
+	return pt_root_of_cr3(read_cr3());
 }
 
 u64 pt_leaf_bits(enum vm_prot prot)
@@ -64,32 +64,27 @@ pte_t *pt_pte_alloc(paddr_t root, vaddr_t va)
 	return pt_pte_alloc_with(root, va, &kernel_tables);
 }
 
+/* Built whole at each exit: entries are read-only values once read. */
 struct pt_walk pt_walk(paddr_t root, vaddr_t va)
 {
-	struct pt_walk w = { .levels = 1 };
 	pgd_t *pgd = pgd_offset(root, va);
+	pgd_t g = *pgd;
 
-	w.pgd = *pgd;
-	if (!pgd_present(w.pgd))
-		return w;
+	if (!pgd_present(g))
+		return (struct pt_walk){ .pgd = g, .levels = 1 };
 	pud_t *pud = pud_offset(pgd, va);
-	w.pud = *pud;
-	w.levels = 2;
-	if (!pud_present(w.pud) || pud_leaf(w.pud)) {
-		w.leaf_size = pud_leaf(w.pud) ? PUD_SIZE : 0;
-		return w;
-	}
+	pud_t u = *pud;
+	if (!pud_present(u) || pud_leaf(u))
+		return (struct pt_walk){ .pgd = g, .pud = u, .levels = 2,
+					 .leaf_size = pud_leaf(u) ? PUD_SIZE : 0 };
 	pmd_t *pmd = pmd_offset(pud, va);
-	w.pmd = *pmd;
-	w.levels = 3;
-	if (!pmd_present(w.pmd) || pmd_leaf(w.pmd)) {
-		w.leaf_size = pmd_leaf(w.pmd) ? PMD_SIZE : 0;
-		return w;
-	}
-	w.pte = *pte_offset(pmd, va);
-	w.levels = 4;
-	w.leaf_size = pte_present(w.pte) ? PAGE_SIZE : 0;
-	return w;
+	pmd_t m = *pmd;
+	if (!pmd_present(m) || pmd_leaf(m))
+		return (struct pt_walk){ .pgd = g, .pud = u, .pmd = m, .levels = 3,
+					 .leaf_size = pmd_leaf(m) ? PMD_SIZE : 0 };
+	pte_t e = *pte_offset(pmd, va);
+	return (struct pt_walk){ .pgd = g, .pud = u, .pmd = m, .pte = e, .levels = 4,
+				 .leaf_size = pte_present(e) ? PAGE_SIZE : 0 };
 }
 
 pte_t *pt_pte_lookup(paddr_t root, vaddr_t va)

@@ -41,14 +41,14 @@ static void flag_names(u64 e, bool leaf, char *buf, size_t size)
 }
 
 static void line(struct dump *d, int depth, const char *level, unsigned index, vaddr_t va,
-		 u64 e, const char *kind)
+		 u64 e, paddr_t pa, const char *kind)
 {
 	char flags[64], text[160];
 	bool leaf = kind[0] != 't';
 
 	flag_names(e, leaf, flags, sizeof(flags));
 	format(text, sizeof(text), "%*s%s[%3u] V0x%016lx %s P0x%016lx %s", depth, "", level, index,
-	       va, kind, (u64)(e & _PAGE_ADDR_MASK), flags);
+	       va, kind, pa, flags);
 	d->emit(d->ctx, text);
 }
 
@@ -58,7 +58,7 @@ static void dump_ptes(struct dump *d, pmd_t *pmd, vaddr_t va, vaddr_t end)
 
 	for (; va < end; va += PAGE_SIZE, pte++)
 		if (!pte_none(*pte))
-			line(d, 3, "PTE", pte_index(va), va, pte_val(*pte), "4K");
+			line(d, 3, "PTE", pte_index(va), va, pte_val(*pte), pte_paddr(*pte), "4K");
 }
 
 static void dump_pmds(struct dump *d, pud_t *pud, vaddr_t va, vaddr_t end)
@@ -70,7 +70,8 @@ static void dump_pmds(struct dump *d, pud_t *pud, vaddr_t va, vaddr_t end)
 		if (pmd_none(*pmd))
 			continue;
 		bool leaf = pmd_leaf(*pmd) || !pmd_present(*pmd);
-		line(d, 2, "PMD", pmd_index(va), va, pmd_val(*pmd), leaf ? "2M" : "table");
+		line(d, 2, "PMD", pmd_index(va), va, pmd_val(*pmd), pmd_paddr(*pmd),
+		     leaf ? "2M" : "table");
 		if (!leaf)
 			dump_ptes(d, pmd, va, next);
 	}
@@ -85,7 +86,8 @@ static void dump_puds(struct dump *d, pgd_t *pgd, vaddr_t va, vaddr_t end)
 		if (pud_none(*pud))
 			continue;
 		bool leaf = pud_leaf(*pud) || !pud_present(*pud);
-		line(d, 1, "PUD", pud_index(va), va, pud_val(*pud), leaf ? "1G" : "table");
+		line(d, 1, "PUD", pud_index(va), va, pud_val(*pud), pud_paddr(*pud),
+		     leaf ? "1G" : "table");
 		if (!leaf)
 			dump_pmds(d, pud, va, next);
 	}
@@ -101,7 +103,7 @@ void ptdump(paddr_t root, vaddr_t start, vaddr_t end,
 		next = pgd_addr_end(va, end);
 		if (pgd_none(*pgd))
 			continue;
-		line(&d, 0, "PGD", pgd_index(va), va, pgd_val(*pgd), "table");
+		line(&d, 0, "PGD", pgd_index(va), va, pgd_val(*pgd), pgd_paddr(*pgd), "table");
 		if (pgd_present(*pgd))
 			dump_puds(&d, pgd, va, next);
 	}

@@ -187,7 +187,7 @@ void vfree(void *addr)
  * the loaded one faulting (vmalloc_sync.sync_repairs_loaded_table_mid_switch). */
 static paddr_t loaded_root(void)
 {
-	return read_cr3() & _PAGE_ADDR_MASK;
+	return pt_current_root();
 }
 
 /* Another CPU with the same top level loaded copied the entry between

@@ -15,16 +15,13 @@
 #include <arch/pvh.h>
 #include <arch/serial.h>
 #include <arch/cpu.h>
+#include <arch/pgtable.h>
 #include <mmulab/kernel.h>
 #include <mmulab/layout.h>
 #include <mmulab/mm.h>
-#include <mmulab/string.h>
 
-#define PTE_P 0x1ULL
-#define PTE_W 0x2ULL
-#define PTE_PS 0x80ULL
-#define TABLE_FLAGS (PTE_P | PTE_W)
-#define ENTRIES 512
+/* Supervisor-only at every level, as the UEFI stage builds them. */
+#define TABLE_FLAGS (_PAGE_PRESENT | _PAGE_RW)
 
 void _start(void);
 void __noreturn pvh_main(u32 start_info);
@@ -81,8 +78,8 @@ static u64 tables_needed(paddr_t top)
 	u64 gib = top / GiB;
 
 	/* PML4, the direct map's PDPTs and PDs, the kernel's PDPT, PD, PTs. */
-	return 1 + (gib + ENTRIES - 1) / ENTRIES + gib + 2 +
-	       (info.kernel_size / PAGE_SIZE + ENTRIES - 1) / ENTRIES;
+	return 1 + (gib + PT_ENTRIES - 1) / PT_ENTRIES + gib + 2 +
+	       (info.kernel_size / PAGE_SIZE + PT_ENTRIES - 1) / PT_ENTRIES;
 }
 
 static bool overlaps_reserved(paddr_t lo, paddr_t hi, paddr_t *past)
@@ -123,54 +120,50 @@ static paddr_t new_table(void)
 {
 	ASSERT(pool_used < pool_pages);
 	paddr_t pa = pool + pool_used++ * PAGE_SIZE;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	pt_table_clear(phys_to_virt(pa));
 	return pa;
-}
-
-static u64 *table_at(paddr_t pa)
-{
-	return phys_to_virt(pa);
-}
-
-static unsigned index_at(vaddr_t va, unsigned shift)
-{
-	return (va >> shift) & (ENTRIES - 1);
 }
 
 static void map_physical(paddr_t pml4, paddr_t top)
 {
-	paddr_t pdpt = 0;
+	pgd_t *pgd = phys_to_virt(pml4);
+	pud_t *pud = NULL;
 
 	for (paddr_t pa = 0; pa < top; pa += GiB) {
-		if (index_at(pa, 30) == 0) {
-			pdpt = new_table();
-			table_at(pml4)[index_at(pa, 39)] = pdpt | TABLE_FLAGS;
-			table_at(pml4)[index_at(DIRECT_MAP_BASE + pa, 39)] = pdpt | TABLE_FLAGS;
+		if (pud_index(pa) == 0) {
+			paddr_t pdpt = new_table();
+			set_pgd(&pgd[pgd_index(pa)], __pgd(pdpt | TABLE_FLAGS));
+			set_pgd(&pgd[pgd_index(DIRECT_MAP_BASE + pa)], __pgd(pdpt | TABLE_FLAGS));
+			pud = phys_to_virt(pdpt);
 		}
 		paddr_t pd = new_table();
-		table_at(pdpt)[index_at(pa, 30)] = pd | TABLE_FLAGS;
-		for (unsigned i = 0; i < ENTRIES; i++)
-			table_at(pd)[i] = (pa + i * 2 * MiB) | TABLE_FLAGS | PTE_PS;
+		pmd_t *pmd = phys_to_virt(pd);
+		set_pud(&pud[pud_index(pa)], __pud(pd | TABLE_FLAGS));
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			set_pmd(&pmd[i], pmd_mkhuge(pa + i * PMD_SIZE, TABLE_FLAGS));
 	}
 }
 
-static paddr_t next_table(paddr_t table, unsigned index)
-{
-	u64 *t = table_at(table);
-
-	if (!(t[index] & PTE_P))
-		t[index] = new_table() | TABLE_FLAGS;
-	return t[index] & ~0xfffULL;
-}
+/* The table below the lvl entry for va in table, made on first use. */
+#define DEFINE_NEXT_TABLE(lvl)                                                   \
+	static void *next_table_##lvl(void *table, vaddr_t va)                   \
+	{                                                                        \
+		lvl##_t *e = (lvl##_t *)table + lvl##_index(va);                 \
+		if (!lvl##_present(*e))                                          \
+			set_##lvl(e, __##lvl(new_table() | TABLE_FLAGS));        \
+		return phys_to_virt(lvl##_paddr(*e));                            \
+	}
+DEFINE_NEXT_TABLE(pgd)
+DEFINE_NEXT_TABLE(pud)
+DEFINE_NEXT_TABLE(pmd)
 
 static void map_kernel(paddr_t pml4)
 {
 	for (u64 off = 0; off < info.kernel_size; off += PAGE_SIZE) {
 		vaddr_t va = info.kernel_virt + off;
-		paddr_t pdpt = next_table(pml4, index_at(va, 39));
-		paddr_t pd = next_table(pdpt, index_at(va, 30));
-		paddr_t pt = next_table(pd, index_at(va, 21));
-		table_at(pt)[index_at(va, 12)] = (info.kernel_phys + off) | TABLE_FLAGS;
+		void *pt = next_table_pmd(next_table_pud(next_table_pgd(phys_to_virt(pml4), va),
+							 va), va);
+		set_pte((pte_t *)pt + pte_index(va), pte_mkleaf(info.kernel_phys + off, TABLE_FLAGS));
 	}
 }
 

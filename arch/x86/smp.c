@@ -39,20 +39,19 @@ struct trampoline_params {
 static struct trampoline_params *install_trampoline(void)
 {
 	size_t size = trampoline_end - trampoline_start;
-	u64 *pml4 = phys_to_virt(TRAMPOLINE_PML4);
-	u64 *pdpt = phys_to_virt(TRAMPOLINE_PDPT);
-	u64 *pd = phys_to_virt(TRAMPOLINE_PD);
+	pgd_t *pml4 = phys_to_virt(TRAMPOLINE_PML4);
+	pud_t *pdpt = phys_to_virt(TRAMPOLINE_PDPT);
+	pmd_t *pd = phys_to_virt(TRAMPOLINE_PD);
 
 	ASSERT(size >= sizeof(struct trampoline_params) && size <= TRAMPOLINE_PML4 - TRAMPOLINE_BASE);
 	memcpy(phys_to_virt(TRAMPOLINE_BASE), trampoline_start, size);
-	memset(pml4, 0, PAGE_SIZE);
-	memset(pdpt, 0, PAGE_SIZE);
+	pt_table_clear(pml4);
+	pt_table_clear(pdpt);
 	for (int i = 0; i < PT_ENTRIES; i++)
-		pd[i] = pmd_val(pmd_mkhuge(i * PMD_SIZE, _PAGE_PRESENT | _PAGE_RW));
-	pdpt[0] = pud_val(pud_mktable(TRAMPOLINE_PD));
-	pml4[0] = pgd_val(pgd_mktable(TRAMPOLINE_PDPT));
-	memcpy(pml4 + PT_ENTRIES / 2, (u64 *)phys_to_virt(kernel_root()) + PT_ENTRIES / 2,
-	       PAGE_SIZE / 2);
+		set_pmd(&pd[i], pmd_mkhuge(i * PMD_SIZE, _PAGE_PRESENT | _PAGE_RW));
+	set_pud(&pdpt[0], pud_mktable(TRAMPOLINE_PD));
+	set_pgd(&pml4[0], pgd_mktable(TRAMPOLINE_PDPT));
+	pgd_copy_range(pml4, phys_to_virt(kernel_root()), PT_ENTRIES / 2, PT_ENTRIES / 2);
 	return (struct trampoline_params *)phys_to_virt(TRAMPOLINE_BASE + size -
 							 sizeof(struct trampoline_params));
 }

@@ -107,9 +107,9 @@ static void large_pages_map_and_walk(void)
 	struct pt_walk w = pt_walk(0, BASE + 0x12345);
 	CHECK(w.levels == 2 && w.leaf_size == (1ULL << 30) && pud_leaf(w.pud));
 	CHECK(pud_paddr(w.pud) == 0x40000000);
-	w = pt_walk(0, BASE + (1ULL << 30) + (3ULL << 20));
-	CHECK(w.levels == 3 && w.leaf_size == (2ULL << 20) && pmd_paddr(w.pmd) == 0x400000);
-	CHECK(!(pmd_val(w.pmd) & _PAGE_RW) && (pmd_val(w.pmd) & _PAGE_NX));
+	struct pt_walk w2 = pt_walk(0, BASE + (1ULL << 30) + (3ULL << 20));
+	CHECK(w2.levels == 3 && w2.leaf_size == (2ULL << 20) && pmd_paddr(w2.pmd) == 0x400000);
+	CHECK(!(pmd_val(w2.pmd) & _PAGE_RW) && (pmd_val(w2.pmd) & _PAGE_NX));
 }
 
 /* PROT_NONE entries keep the frame and A/D, drop every permission, and

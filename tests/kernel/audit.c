@@ -76,7 +76,7 @@ static void not_ram_frame_mapped(struct test *t)
 	SETUP_TRUE(t, !pfn_valid(hole >> PAGE_SHIFT));
 	pte_t *pte = plant_leaf(t, mm, FAULTED, hole);
 	expect_only(t, AUDIT_NOT_RAM);
-	set_pte(pte, __pte(0));
+	pte_clear(pte);
 	expect_clean_and_destroy(t, mm);
 }
 
@@ -90,7 +90,7 @@ static void free_frame_mapped(struct test *t)
 	free_pages(p, 0);
 	pte_t *pte = plant_leaf(t, mm, FAULTED, page_to_phys(p));
 	expect_only(t, AUDIT_FREE_OR_RESERVED);
-	set_pte(pte, __pte(0));
+	pte_clear(pte);
 	expect_clean_and_destroy(t, mm);
 }
 
@@ -171,7 +171,7 @@ static void mapping_in_another_mm_counted(struct test *t)
 	SETUP_TRUE(t, mm_map_anon(other, USER_BASE, PAGES * PAGE_SIZE, VM_READ, 0) == 0);
 	pte_t *pte = plant_leaf(t, other, 0, page_to_phys(page_at(mm, 0)));
 	expect_only(t, AUDIT_MAP_COUNT);
-	set_pte(pte, __pte(0));
+	pte_clear(pte);
 	mm_destroy(other);
 	expect_clean_and_destroy(t, mm);
 }

@@ -88,7 +88,7 @@ static void unmap_or_read(struct test *t, void *arg)
 	}
 	while (!__atomic_load_n(&s->warm, __ATOMIC_ACQUIRE))
 		cpu_relax();
-	set_pte(pt_pte_lookup(kernel_root(), s->va), __pte(0));
+	pte_clear(pt_pte_lookup(kernel_root(), s->va));
 	flush_tlb_range(&kernel_space, s->va, s->va + PAGE_SIZE);
 	__atomic_store_n(&s->unmapped, 1, __ATOMIC_RELEASE);
 }
@@ -492,7 +492,7 @@ static void shootdown_reaches_cpu_mid_switch(struct test *t)
 	set_pte(r.pte, pte_mkleaf(r.frame[0], pt_leaf_bits(VM_READ | VM_USER)));
 	struct cpumask m = pair(this_cpu()->id, other);
 	test_on_cpus(t, &m, switch_or_remap, &r);
-	set_pte(r.pte, __pte(0));
+	pte_clear(r.pte);
 	mm_destroy(r.mm);
 	put_page(frames[0]);
 	put_page(frames[1]);

@@ -143,7 +143,7 @@ static pgd_t *slot_entry(struct mm *mm, vaddr_t va)
  * the reference from an earlier case). mm is loaded nowhere yet. */
 static void forget_slot(struct mm *mm, vaddr_t va)
 {
-	set_pgd(slot_entry(mm, va), __pgd(0));
+	pgd_clear(slot_entry(mm, va));
 }
 
 static void require_lazy(struct test *t)

@@ -5,6 +5,13 @@
  * x86-64 page-table entry encoding: the only place that knows bit
  * positions. mm/ uses the typed accessors; one struct type per level keeps
  * levels from being mixed up (a pmd_t cannot be passed where a pte_t goes).
+ *
+ * The only place that writes an entry, too: every store into a live table
+ * is set_pXd, pXd_clear, pXd_xchg (in-place read-modify-write),
+ * pgd_copy_range or pt_table_clear, so the read-only page-table mode can
+ * redirect them all here. The raw field is named for this header alone and
+ * is const, so `*pte = e` outside these accessors does not compile;
+ * tools/check-entry-writes.py keeps its name out of every other file.
  */
 
 #include <mmulab/types.h>
@@ -34,16 +41,19 @@
 /* Non-leaf entries grant everything; the leaf decides. */
 #define _PAGE_TABLE (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER)
 
+/* Undefined at the end of this header. */
+#define PT_RAW __raw_pgtable_h_only
+
 #define DEFINE_PT_LEVEL(lvl, shift)                                                \
 	typedef struct {                                                           \
-		u64 val;                                                           \
+		const u64 PT_RAW;                                                  \
 	} lvl##_t;                                                                 \
 	_Static_assert(sizeof(lvl##_t) == 8, #lvl "_t is one 64-bit entry");       \
-	static inline u64 lvl##_val(lvl##_t e) { return e.val; }                   \
+	static inline u64 lvl##_val(lvl##_t e) { return e.PT_RAW; }                   \
 	static inline lvl##_t __##lvl(u64 v) { return (lvl##_t){ v }; }            \
-	static inline bool lvl##_none(lvl##_t e) { return e.val == 0; }            \
-	static inline bool lvl##_present(lvl##_t e) { return e.val & _PAGE_PRESENT; } \
-	static inline paddr_t lvl##_paddr(lvl##_t e) { return e.val & _PAGE_ADDR_MASK; } \
+	static inline bool lvl##_none(lvl##_t e) { return e.PT_RAW == 0; }            \
+	static inline bool lvl##_present(lvl##_t e) { return e.PT_RAW & _PAGE_PRESENT; } \
+	static inline paddr_t lvl##_paddr(lvl##_t e) { return e.PT_RAW & _PAGE_ADDR_MASK; } \
 	static inline unsigned lvl##_index(vaddr_t va) { return (va >> (shift)) & (PT_ENTRIES - 1); } \
 	static inline lvl##_t lvl##_mktable(paddr_t table) { return (lvl##_t){ table | _PAGE_TABLE }; }
 
@@ -56,11 +66,11 @@ DEFINE_PT_LEVEL(pte, PAGE_SHIFT)
  * on whichever copy it walks: copies of a shared entry drift in it. */
 static inline bool pgd_same(pgd_t a, pgd_t b)
 {
-	return ((a.val ^ b.val) & ~_PAGE_ACCESSED) == 0;
+	return ((a.PT_RAW ^ b.PT_RAW) & ~_PAGE_ACCESSED) == 0;
 }
 
-static inline bool pud_leaf(pud_t e) { return pud_present(e) && (e.val & _PAGE_PSE); }
-static inline bool pmd_leaf(pmd_t e) { return pmd_present(e) && (e.val & _PAGE_PSE); }
+static inline bool pud_leaf(pud_t e) { return pud_present(e) && (e.PT_RAW & _PAGE_PSE); }
+static inline bool pmd_leaf(pmd_t e) { return pmd_present(e) && (e.PT_RAW & _PAGE_PSE); }
 
 /* Leaf permission bits for prot; the same at every level, bit 7 aside. */
 static inline u64 prot_to_leaf_bits(enum vm_prot prot, bool has_nx)
@@ -84,14 +94,14 @@ static inline pte_t pte_mkleaf(paddr_t pa, u64 bits) { return __pte(pa | bits); 
 static inline pmd_t pmd_mkhuge(paddr_t pa, u64 bits) { return __pmd(pa | bits | _PAGE_PSE); }
 static inline pud_t pud_mkhuge(paddr_t pa, u64 bits) { return __pud(pa | bits | _PAGE_PSE); }
 
-static inline bool pte_write(pte_t e) { return e.val & _PAGE_RW; }
-static inline bool pte_user(pte_t e) { return e.val & _PAGE_USER; }
-static inline bool pte_exec(pte_t e) { return !(e.val & _PAGE_NX); }
-static inline bool pte_global(pte_t e) { return e.val & _PAGE_GLOBAL; }
-static inline bool pte_accessed(pte_t e) { return e.val & _PAGE_ACCESSED; }
-static inline bool pte_dirty(pte_t e) { return e.val & _PAGE_DIRTY; }
+static inline bool pte_write(pte_t e) { return e.PT_RAW & _PAGE_RW; }
+static inline bool pte_user(pte_t e) { return e.PT_RAW & _PAGE_USER; }
+static inline bool pte_exec(pte_t e) { return !(e.PT_RAW & _PAGE_NX); }
+static inline bool pte_global(pte_t e) { return e.PT_RAW & _PAGE_GLOBAL; }
+static inline bool pte_accessed(pte_t e) { return e.PT_RAW & _PAGE_ACCESSED; }
+static inline bool pte_dirty(pte_t e) { return e.PT_RAW & _PAGE_DIRTY; }
 
-static inline u64 pte_flag_bits(pte_t e) { return e.val & ~_PAGE_ADDR_MASK; }
+static inline u64 pte_flag_bits(pte_t e) { return e.PT_RAW & ~_PAGE_ADDR_MASK; }
 
 /*
  * PROT_NONE and NUMA-hint entries, as Linux's x86 PAGE_NONE encodes them:
@@ -105,7 +115,7 @@ static inline u64 pte_flag_bits(pte_t e) { return e.val & ~_PAGE_ADDR_MASK; }
 
 static inline bool pte_protnone(pte_t e)
 {
-	return (e.val & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
+	return (e.PT_RAW & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
 }
 
 /*
@@ -117,12 +127,12 @@ static inline bool pte_protnone(pte_t e)
 
 static inline bool pte_migration(pte_t e)
 {
-	return (e.val & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_MIGRATION)) == _PAGE_MIGRATION;
+	return (e.PT_RAW & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_MIGRATION)) == _PAGE_MIGRATION;
 }
 
 static inline pte_t pte_mkmigration(pte_t e)
 {
-	return __pte((e.val & (_PAGE_ADDR_MASK | _PAGE_ACCESSED | _PAGE_DIRTY)) | _PAGE_MIGRATION);
+	return __pte((e.PT_RAW & (_PAGE_ADDR_MASK | _PAGE_ACCESSED | _PAGE_DIRTY)) | _PAGE_MIGRATION);
 }
 
 /* Present, protnone or migrating: the entry still owns its frame. */
@@ -133,36 +143,84 @@ static inline bool pte_mapped(pte_t e)
 
 static inline pte_t pte_mkprotnone(pte_t e)
 {
-	return __pte((e.val & (_PAGE_ADDR_MASK | _PAGE_DIRTY)) | _PAGE_PROTNONE | _PAGE_ACCESSED);
+	return __pte((e.PT_RAW & (_PAGE_ADDR_MASK | _PAGE_DIRTY)) | _PAGE_PROTNONE | _PAGE_ACCESSED);
 }
 
 /* A leaf entry with the same frame and new permission bits. */
 static inline pte_t pte_modify(pte_t e, u64 bits)
 {
-	return __pte(pte_paddr(e) | bits | (e.val & (_PAGE_ACCESSED | _PAGE_DIRTY)));
+	return __pte(pte_paddr(e) | bits | (e.PT_RAW & (_PAGE_ACCESSED | _PAGE_DIRTY)));
 }
 
-static inline pte_t pte_mkwrite(pte_t e) { return __pte(e.val | _PAGE_RW); }
-static inline pte_t pte_wrprotect(pte_t e) { return __pte(e.val & ~_PAGE_RW); }
+static inline pte_t pte_mkwrite(pte_t e) { return __pte(e.PT_RAW | _PAGE_RW); }
+static inline pte_t pte_wrprotect(pte_t e) { return __pte(e.PT_RAW & ~_PAGE_RW); }
 
-/* Atomically replaces an entry and returns the old one, so A/D bits the
- * CPU sets concurrently are never lost. */
-static inline pte_t ptep_get_and_clear(pte_t *slot)
+/* A leaf entry with every bit kept but the frame, which becomes pa. */
+static inline pte_t pte_set_paddr(pte_t e, paddr_t pa)
 {
-	return __pte(__atomic_exchange_n(&slot->val, 0, __ATOMIC_ACQ_REL));
+	return __pte((e.PT_RAW & ~_PAGE_ADDR_MASK) | pa);
 }
 
+/* The root table a CR3 value names (its low bits are PCID/cache bits). */
+static inline paddr_t pt_root_of_cr3(u64 cr3) { return cr3 & _PAGE_ADDR_MASK; }
 
-/* Entry stores are single atomic writes: the CPU may walk the table at any
- * moment and must never see half an entry. */
+/* The raw word of a table slot, writable: for the stores below only (the
+ * field is const so that nothing else can store into a slot). */
+#define PT_SLOT_WORD(slot) ((u64 *)&(slot)->PT_RAW)
+
+/*
+ * Entry stores are single atomic writes: the CPU may walk the table at any
+ * moment and must never see half an entry. The exchange is the in-place
+ * read-modify-write: it returns the old entry, so Accessed/Dirty bits the
+ * CPU sets concurrently are never lost.
+ */
 #define DEFINE_SET_ENTRY(lvl)                                                    \
 	static inline void set_##lvl(lvl##_t *slot, lvl##_t e)                   \
 	{                                                                        \
-		__atomic_store_n(&slot->val, e.val, __ATOMIC_RELEASE);           \
+		__atomic_store_n(PT_SLOT_WORD(slot), e.PT_RAW, __ATOMIC_RELEASE); \
+	}                                                                        \
+	static inline void lvl##_clear(lvl##_t *slot) { set_##lvl(slot, __##lvl(0)); } \
+	static inline lvl##_t lvl##_xchg(lvl##_t *slot, lvl##_t e)               \
+	{                                                                        \
+		return __##lvl(__atomic_exchange_n(PT_SLOT_WORD(slot), e.PT_RAW,   \
+						   __ATOMIC_ACQ_REL));             \
 	}
 DEFINE_SET_ENTRY(pgd)
 DEFINE_SET_ENTRY(pud)
 DEFINE_SET_ENTRY(pmd)
 DEFINE_SET_ENTRY(pte)
+
+static inline pte_t ptep_get_and_clear(pte_t *slot) { return pte_xchg(slot, __pte(0)); }
+static inline pmd_t pmdp_get_and_clear(pmd_t *slot) { return pmd_xchg(slot, __pmd(0)); }
+static inline pud_t pudp_get_and_clear(pud_t *slot) { return pud_xchg(slot, __pud(0)); }
+static inline pgd_t pgdp_get_and_clear(pgd_t *slot) { return pgd_xchg(slot, __pgd(0)); }
+
+/* Copies top-level entries [first, first + count) of src into dst, one
+ * entry store each (an address space's kernel half, the trampoline's). */
+static inline void pgd_copy_range(pgd_t *dst, const pgd_t *src, unsigned first, unsigned count)
+{
+	for (unsigned i = first; i < first + count; i++)
+		set_pgd(&dst[i], src[i]);
+}
+
+/* Empties a whole table page: a fresh one before it is linked in, or one
+ * being rebuilt. Entries are the same 64-bit word at every level. */
+static inline void pt_table_clear(void *table)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		pte_clear((pte_t *)table + i);
+}
+
+/* No entry of the table is in use (every level encodes "none" as 0). */
+static inline bool pt_table_empty(const void *table)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (!pte_none(((const pte_t *)table)[i]))
+			return false;
+	return true;
+}
+
+#undef PT_SLOT_WORD
+#undef PT_RAW
 
 #endif
