@@ -18,6 +18,18 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -ffreestanding -fno-pic -fno-pi
 	-fno-asynchronous-unwind-tables -fcf-protection=none -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -z max-page-size=4096 -z noexecstack -T linker.ld
 
+# Every tests/kernel/*.c is built, so a new suite is one new file. Link
+# order is run order: these first, as listed, then any other in name order.
+KERNEL_TESTS_ORDERED := \
+	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
+	tests/kernel/boot_info.c tests/kernel/page_alloc.c tests/kernel/smp.c tests/kernel/tlb.c \
+	tests/kernel/mm_basic.c tests/kernel/audit.c tests/kernel/cow.c tests/kernel/pin.c \
+	tests/kernel/vmalloc_sync.c tests/kernel/user.c tests/kernel/topology.c \
+	tests/kernel/numa_hint.c tests/kernel/numa_protnone.c tests/kernel/numa_cow_pin.c \
+	tests/kernel/numa_race.c tests/kernel/numa_bench.c tests/kernel/live.c \
+	tests/kernel/mm_walk.c
+KERNEL_TESTS := $(KERNEL_TESTS_ORDERED) \
+	$(filter-out $(KERNEL_TESTS_ORDERED),$(sort $(wildcard tests/kernel/*.c)))
 KERNEL_SRCS := \
 	arch/x86/acpi_tables.c arch/x86/apic.c arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c \
 	arch/x86/pvh.c arch/x86/pvh_info.c arch/x86/serial.c \
@@ -27,13 +39,7 @@ KERNEL_SRCS := \
 	kernel/smp.c \
 	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/task.c kernel/test.c kernel/topology.c kernel/watchdog.c \
 	mm/audit.c mm/bootmem.c mm/fault.c mm/gup.c mm/kmap.c mm/kstack.c mm/memblock.c mm/memory.c mm/migrate.c mm/mm.c mm/numa_balance.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c mm/ptdump.c mm/tlb.c mm/vma.c mm/vmalloc.c \
-	tests/kernel/probe.c tests/kernel/harness_selftest.c tests/kernel/paging.c \
-	tests/kernel/boot_info.c tests/kernel/page_alloc.c tests/kernel/smp.c tests/kernel/tlb.c \
-	tests/kernel/mm_basic.c tests/kernel/audit.c tests/kernel/cow.c tests/kernel/pin.c \
-	tests/kernel/vmalloc_sync.c tests/kernel/user.c tests/kernel/topology.c \
-	tests/kernel/numa_hint.c tests/kernel/numa_protnone.c tests/kernel/numa_cow_pin.c \
-	tests/kernel/numa_race.c tests/kernel/numa_bench.c tests/kernel/live.c \
-	tests/kernel/mm_walk.c
+	$(KERNEL_TESTS)
 KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm arch/x86/pvh_entry.asm
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o) \
 	$(BUILD)/arch/x86/trampoline_blob.o
@@ -65,7 +71,8 @@ FUZZ_SRCS := tests/fuzz/fuzz_acpi.c arch/x86/acpi_tables.c kernel/topology.c ker
 FUZZ_SEEDS := tests/data/acpi
 FUZZ_SECONDS ?= 300
 
-.PHONY: all run check bench mutate usb host-test fuzz deps clean help
+FORCE:
+.PHONY: FORCE all run check bench mutate usb host-test fuzz deps clean help
 all: $(BUILD)/BOOTX64.EFI
 
 help:
@@ -100,7 +107,13 @@ $(BUILD)/arch/x86/trampoline.bin: arch/x86/trampoline.asm
 $(BUILD)/arch/x86/trampoline_blob.o: arch/x86/trampoline_blob.asm $(BUILD)/arch/x86/trampoline.bin
 	$(NASM) -f elf64 -DTRAMPOLINE_BIN='"$(BUILD)/arch/x86/trampoline.bin"' $< -o $@
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJS) linker.ld
+# The object list as a file, rewritten only when it changes: a suite file
+# deleted from tests/kernel/ must relink the kernel without it.
+$(BUILD)/kernel.objs: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(KERNEL_OBJS)' | cmp -s - $@ || echo '$(KERNEL_OBJS)' > $@
+
+$(BUILD)/kernel.elf: $(KERNEL_OBJS) linker.ld $(BUILD)/kernel.objs
 	$(CC) $(KLDFLAGS) $(KERNEL_OBJS) -o $@ -lgcc
 
 # The symbol table for backtraces: code symbols, sorted by address.

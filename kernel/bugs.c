@@ -24,7 +24,7 @@ static void list_switches(char *buf, size_t size)
 		format(buf, size, "none");
 }
 
-bool bugs_enable(const char *list, char *err, size_t err_size)
+bool bugs_enable(const char *list, const struct cmdline *c, char *err, size_t err_size)
 {
 	while (*list) {
 		const char *comma = strchr(list, ',');
@@ -35,6 +35,10 @@ bool bugs_enable(const char *list, char *err, size_t err_size)
 			list_switches(known, sizeof(known));
 			format(err, err_size, "unknown bug switch '%.*s' (known: %s)", (int)len,
 			       list, known);
+			return false;
+		}
+		if (b->in_mode && !b->in_mode(c)) {
+			format(err, err_size, "bug switch '%s' acts only with %s", b->name, b->mode);
 			return false;
 		}
 		b->enabled = true;

@@ -56,7 +56,7 @@ static void parse_cmdline(void)
 	text[sizeof(text) - 1] = 0;
 	printk("mmulab: cmdline: \"%s\"\n", text);
 	if (!cmdline_parse(text, &cmdline, err, sizeof(err)) ||
-	    (cmdline.bugs && !bugs_enable(cmdline.bugs, err, sizeof(err))))
+	    (cmdline.bugs && !bugs_enable(cmdline.bugs, &cmdline, err, sizeof(err))))
 		reject_cmdline(err);
 	bugs_report();
 }

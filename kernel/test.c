@@ -555,6 +555,7 @@ void run_tests(const char *tests)
 		printk("# suites:\n");
 		list_suites();
 		printk("mmulab: error: tests=%s matched no suite or case\n", tests);
+		printk("mmulab: suites are the TEST_SUITE()s of tests/kernel/*.c (every file there is built; copy tests/kernel/skeleton.c): the list above is this build's\n");
 		run_end(VERDICT_FAIL);
 	}
 	printk("KTAP version 1\n1..%u\n", suites);

@@ -8,6 +8,7 @@
 
 #include <mmulab/vmalloc.h>
 #include <mmulab/bugs.h>
+#include <mmulab/cmdline.h>
 #include <mmulab/kernel.h>
 #include <mmulab/layout.h>
 #include <mmulab/mm.h>
@@ -18,12 +19,16 @@
 #include <mmulab/tlb.h>
 #include <arch/cpu.h>
 
-BUG_SWITCH(vmalloc_no_sync,
+static bool lazy_mode(const struct cmdline *c) { return c->vmalloc_sync == VMALLOC_SYNC_LAZY; }
+static bool prealloc_mode(const struct cmdline *c) { return c->vmalloc_sync == VMALLOC_SYNC_PREALLOC; }
+
+BUG_SWITCH_IN_MODE(vmalloc_no_sync,
 	   "lazy vmalloc sync skipped: a kernel fault on a vmalloc address in an older "
-	   "address space is not fixed up");
-BUG_SWITCH(vmalloc_prealloc_wrong_level,
+	   "address space is not fixed up", lazy_mode, "vmalloc_sync=lazy (the default)");
+BUG_SWITCH_IN_MODE(vmalloc_prealloc_wrong_level,
 	   "Aug 2020 x86-64: the boot-time preallocation fills the level below the top, so "
-	   "the top-level entries stay empty while fault-time sync is off");
+	   "the top-level entries stay empty while fault-time sync is off", prealloc_mode,
+	   "vmalloc_sync=prealloc");
 
 #define MAX_AREAS 256
 
