@@ -7,9 +7,6 @@
 #include <mmulab/mm_struct.h>
 #include <mmulab/pgtable.h>
 
-/* The user half: everything below the canonical hole. */
-#define USER_TOP 0x0000800000000000ULL
-
 struct page;
 
 u64 anon_leaf_bits(u32 prot, bool exclusive);
