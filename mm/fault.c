@@ -96,10 +96,6 @@ static bool access_allowed(const struct vma *v, u32 access)
 	return (v->prot & access) == access;
 }
 
-/* Faults in a row without progress before the access is given up; more
- * than one, because a racing CPU may leave a retry the same entry once. */
-#define FAULT_REPEAT_LIMIT 3
-
 /* What the entry lets through, as the hardware will judge it on retry. */
 static bool pte_allows(pte_t e, u32 access)
 {

@@ -24,4 +24,10 @@ void copy_range(struct mm *parent, struct mm *child, vaddr_t start, vaddr_t end,
  * VMA forbids it. */
 bool handle_mm_fault(struct mm *mm, vaddr_t addr, u32 access);
 
+/* Faults in a row on one CPU, at one address and entry value, that leave
+ * the entry forbidding the access: the last one is given up (false, with
+ * mm->no_progress filled and a report) instead of refaulting forever. More
+ * than one, because a racing CPU may leave a retry the same entry once. */
+#define FAULT_REPEAT_LIMIT 3
+
 #endif
