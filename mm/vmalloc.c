@@ -16,7 +16,6 @@
 #include <mmulab/pgtable.h>
 #include <mmulab/spinlock.h>
 #include <mmulab/tlb.h>
-#include <arch/cpu.h>
 
 BUG_SWITCH(vmalloc_no_sync,
 	   "lazy vmalloc sync skipped: a kernel fault on a vmalloc address in an older "
@@ -181,13 +180,14 @@ void vfree(void *addr)
 	spin_unlock(&lock);
 }
 
-/* The top level this CPU walks: CR3, not the address space the kernel
- * believes is current. A fault may hit mid-switch, between mm_switch's CR3
- * load and its bookkeeping store; repairing the believed table would leave
- * the loaded one faulting (vmalloc_sync.sync_repairs_loaded_table_mid_switch). */
+/* The top level this CPU walks (pt_current_root reads the hardware), not
+ * the address space the kernel believes is current. A fault may hit
+ * mid-switch, between mm_switch's root load and its bookkeeping store;
+ * repairing the believed table would leave the loaded one faulting
+ * (vmalloc_sync.sync_repairs_loaded_table_mid_switch). */
 static paddr_t loaded_root(void)
 {
-	return read_cr3() & _PAGE_ADDR_MASK;
+	return pt_current_root();
 }
 
 /* Another CPU with the same top level loaded copied the entry between
