@@ -31,11 +31,12 @@ KERNEL_TESTS_ORDERED := \
 KERNEL_TESTS := $(KERNEL_TESTS_ORDERED) \
 	$(filter-out $(KERNEL_TESTS_ORDERED),$(sort $(wildcard tests/kernel/*.c)))
 KERNEL_SRCS := \
-	arch/x86/acpi_tables.c arch/x86/apic.c arch/x86/cpu.c arch/x86/desc.c arch/x86/power.c \
+	arch/x86/acpi_tables.c arch/x86/apic.c arch/x86/cpu.c arch/x86/desc.c arch/x86/fault.c \
+	arch/x86/power.c \
 	arch/x86/pvh.c arch/x86/pvh_info.c arch/x86/serial.c \
 	arch/x86/smp.c arch/x86/trap.c arch/x86/tsc.c \
 	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
-	kernel/glob.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
+	kernel/glob.c kernel/idle.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
 	kernel/smp.c \
 	kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/task.c kernel/test.c kernel/topology.c kernel/watchdog.c \
 	mm/audit.c mm/bootmem.c mm/fault.c mm/gup.c mm/kmap.c mm/kstack.c mm/memblock.c mm/memory.c mm/migrate.c mm/mm.c mm/numa_balance.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c mm/ptdump.c mm/tlb.c mm/vma.c mm/vmalloc.c \

@@ -10,10 +10,19 @@
  *                                    -> restore from the VMA
  *   anything else                    -> spurious: another CPU fixed it, or
  *                                       this CPU's TLB was stale
+ *
+ * After the ladder the entry is read again: a fault that leaves the entry
+ * unchanged and still forbidding the access would refault forever. A few
+ * of those in a row on one CPU, at one address and one entry value, end
+ * the access with a named report (see no_progress) instead.
+ *
+ * mm_handle_fault is the one entry from arch/: it gets a neutral struct
+ * mm_fault (include/mmulab/fault.h) and decides from it alone.
  */
 
 #include <mmulab/memory.h>
 #include <mmulab/fault.h>
+#include <mmulab/format.h>
 #include <mmulab/kernel.h>
 #include <mmulab/page.h>
 #include <mmulab/percpu.h>
@@ -21,8 +30,8 @@
 #include <mmulab/vmalloc.h>
 #include <mmulab/bugs.h>
 #include <mmulab/numa_balance.h>
-#include <arch/cpu.h>
-#include <arch/trap.h>
+#include <mmulab/test.h> /* run_diag_indent */
+#include <mmulab/tlb.h>
 
 static bool segv(struct mm *mm, vaddr_t addr, u32 access, enum segv_reason reason)
 {
@@ -87,72 +96,112 @@ static bool access_allowed(const struct vma *v, u32 access)
 	return (v->prot & access) == access;
 }
 
+/* What the entry lets through, as the hardware will judge it on retry. */
+static bool pte_allows(pte_t e, u32 access)
+{
+	if (!pte_present(e))
+		return false;
+	if ((access & VM_WRITE) && !pte_write(e))
+		return false;
+	return !(access & VM_EXEC) || pte_exec(e);
+}
+
+static void print_no_progress(const struct vma *v, const struct no_progress_record *r)
+{
+	char prefix[8];
+
+	format(prefix, sizeof(prefix), "%s# ", run_diag_indent());
+	printk("%sfault: no progress: %s at V0x%016lx, entry 0x%016lx unchanged after %u faults; "
+	       "vma [V0x%016lx, V0x%016lx) prot %c%c%c\n",
+	       prefix, r->access == VM_EXEC ? "fetch" : r->access == VM_WRITE ? "write" : "read",
+	       r->addr, r->entry, FAULT_REPEAT_LIMIT, v->start, v->end,
+	       (v->prot & VM_READ) ? 'r' : '-', (v->prot & VM_WRITE) ? 'w' : '-',
+	       (v->prot & VM_EXEC) ? 'x' : '-');
+}
+
+/*
+ * The ladder ran and the entry is the one that faulted, still forbidding
+ * the access: the retry will fault again the same way. Count such faults
+ * on this CPU at one address and one entry value; the first repeats are
+ * tolerated, the limit ends the access (false: the caller's fault path
+ * fails the case or panics) with one named report.
+ */
+static bool no_progress(struct mm *mm, const struct vma *v, vaddr_t addr, pte_t e, u32 access)
+{
+	struct fault_repeat *r = &this_cpu()->fault_repeat;
+	vaddr_t page = ALIGN_DOWN(addr, PAGE_SIZE);
+
+	if (r->addr != page || r->entry != pte_val(e))
+		*r = (struct fault_repeat){ page, pte_val(e), 0 };
+	if (++r->count < FAULT_REPEAT_LIMIT)
+		return true;
+	*r = (struct fault_repeat){ 0 };
+	mm->no_progress = (struct no_progress_record){ addr, pte_val(e), access };
+	mm->faults.no_progress++;
+	print_no_progress(v, &mm->no_progress);
+	return false;
+}
+
+/* The ladder for an access the VMA allows. */
+static bool resolve(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr, u32 access)
+{
+	if (pte_none(*pte))
+		return do_anonymous_page(mm, v, pte, addr);
+	if (pte_protnone(*pte))
+		return do_numa_page(mm, v, pte, addr);
+	if ((access & VM_WRITE) && !pte_write(*pte))
+		return do_wp_page(mm, v, pte, addr);
+	flush_tlb_local_page(addr); /* stale local entry */
+	mm->faults.spurious++;
+	return true;
+}
+
+static bool resolve_and_check(struct mm *mm, const struct vma *v, vaddr_t addr, u32 access)
+{
+	pte_t *pte = mm_pte_alloc(mm, addr);
+	pte_t before = *pte;
+
+	if (!resolve(mm, v, pte, addr, access))
+		return false;
+	if (pte_val(*pte) == pte_val(before) && !pte_allows(*pte, access))
+		return no_progress(mm, v, addr, *pte, access);
+	this_cpu()->fault_repeat = (struct fault_repeat){ 0 };
+	return true;
+}
+
 bool handle_mm_fault(struct mm *mm, vaddr_t addr, u32 access)
 {
 	bool ok;
 
 	spin_lock(&mm->lock);
 	const struct vma *v = vma_find(&mm->vmas, addr);
-	if (BUG_ACTIVE(numa_protnone_by_bits) && hint_fault_by_bits(mm, v, addr)) {
+	if (BUG_ACTIVE(numa_protnone_by_bits) && hint_fault_by_bits(mm, v, addr))
 		ok = true;
-	} else if (!v) {
+	else if (!v)
 		ok = segv(mm, addr, access, SEGV_MAPERR);
-	} else if (!access_allowed(v, access)) {
+	else if (!access_allowed(v, access))
 		ok = segv(mm, addr, access, SEGV_ACCERR);
-	} else {
-		pte_t *pte = mm_pte_alloc(mm, addr);
-		if (pte_none(*pte))
-			ok = do_anonymous_page(mm, v, pte, addr);
-		else if (pte_protnone(*pte))
-			ok = do_numa_page(mm, v, pte, addr);
-		else if ((access & VM_WRITE) && !pte_write(*pte))
-			ok = do_wp_page(mm, v, pte, addr);
-		else {
-			invlpg(addr); /* stale local entry */
-			mm->faults.spurious++;
-			ok = true;
-		}
-	}
+	else
+		ok = resolve_and_check(mm, v, addr, access);
 	spin_unlock(&mm->lock);
 	return ok;
 }
 
-static u32 access_of(u32 error_code)
-{
-	if (error_code & X86_PF_INSTR)
-		return VM_EXEC;
-	return (error_code & X86_PF_WRITE) ? VM_WRITE : VM_READ;
-}
-
 /*
- * From the trap handler, for #PF on a user address with an address space
- * loaded. Interrupts go back on when the faulting code had them, because
- * resolving may need a TLB shootdown, and a CPU waiting for one must take
- * the shootdowns others send it.
+ * From arch/, for every page fault. A malformed entry is never resolved.
+ * Only a not-present kernel fault can be a missing top-level entry of the
+ * vmalloc area; a protection fault there (a write to a read-only or a
+ * fetch from an NX mapping) is never resolved.
  */
-bool handle_page_fault(const struct fault_info *f, const struct trap_frame *frame)
+bool mm_handle_fault(const struct mm_fault *f)
 {
 	struct mm *mm = current_mm();
 
-	if (f->error_code & X86_PF_RSVD)
+	if (f->reserved_bit)
 		return false;
-	/* Only a not-present fault can be a missing top-level entry; a
-	 * protection fault there (a write to a read-only or a fetch from an NX
-	 * mapping) is never resolved. */
-	if (is_vmalloc_addr(f->addr) && !(f->error_code & (X86_PF_USER | X86_PF_PROT)))
+	if (is_vmalloc_addr(f->addr) && !f->user && f->not_present)
 		return vmalloc_sync_fault(f->addr);
 	if (!mm || f->addr >= USER_TOP)
 		return false;
-	/* The kernel touching user memory outside a user_access window (or
-	 * running user code) is a kernel bug, never something to resolve:
-	 * resolving would also loop forever on a SMAP fault. */
-	if (!(f->error_code & X86_PF_USER) &&
-	    ((f->error_code & X86_PF_INSTR) ||
-	     (cpu_has(X86_SMAP) && !(frame->rflags & X86_RFLAGS_AC))))
-		return false;
-	if (frame->rflags & X86_RFLAGS_IF)
-		irq_enable();
-	bool ok = handle_mm_fault(mm, f->addr, access_of(f->error_code));
-	irq_disable();
-	return ok;
+	return handle_mm_fault(mm, f->addr, f->access);
 }

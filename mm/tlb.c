@@ -49,6 +49,11 @@ static void flush_local(vaddr_t start, vaddr_t end)
 	__atomic_add_fetch(&tlb_stats.pages_flushed, pages, __ATOMIC_RELAXED);
 }
 
+void flush_tlb_local_page(vaddr_t addr)
+{
+	invlpg(addr);
+}
+
 static void flush_ipi(struct trap_frame *frame)
 {
 	struct flush_request *r = &requests[this_cpu()->id];

@@ -17,7 +17,6 @@
 #include <mmulab/pgtable.h>
 #include <mmulab/spinlock.h>
 #include <mmulab/tlb.h>
-#include <arch/cpu.h>
 
 static bool lazy_mode(const struct cmdline *c) { return c->vmalloc_sync == VMALLOC_SYNC_LAZY; }
 static bool prealloc_mode(const struct cmdline *c) { return c->vmalloc_sync == VMALLOC_SYNC_PREALLOC; }
@@ -186,10 +185,11 @@ void vfree(void *addr)
 	spin_unlock(&lock);
 }
 
-/* The top level this CPU walks: CR3, not the address space the kernel
- * believes is current. A fault may hit mid-switch, between mm_switch's CR3
- * load and its bookkeeping store; repairing the believed table would leave
- * the loaded one faulting (vmalloc_sync.sync_repairs_loaded_table_mid_switch). */
+/* The top level this CPU walks (pt_current_root reads the hardware), not
+ * the address space the kernel believes is current. A fault may hit
+ * mid-switch, between mm_switch's root load and its bookkeeping store;
+ * repairing the believed table would leave the loaded one faulting
+ * (vmalloc_sync.sync_repairs_loaded_table_mid_switch). */
 static paddr_t loaded_root(void)
 {
 	return pt_current_root();

@@ -21,7 +21,6 @@
 #include <arch/tsc.h>
 #include <mmulab/timer.h>
 #include <mmulab/tlb.h>
-#include <mmulab/numa_balance.h>
 
 #define TRAMPOLINE_BASE 0x8000ULL
 #define TRAMPOLINE_PML4 0x9000ULL
@@ -72,10 +71,7 @@ static void __noreturn ap_entry(struct cpu *cpu)
 	irq_enable();
 	for (;;) {
 		halt();
-		/* One idle CPU does the periodic NUMA scanning, between the
-		 * timer ticks that wake it. */
-		if (cpu->id == 1)
-			numa_periodic_scan();
+		kernel_idle_work(cpu);
 	}
 }
 

@@ -1,7 +1,8 @@
 /*
- * Trap dispatch: decode what happened once into a struct fault_info, hand
- * it to whoever expects it (fault recovery: a probing test, or the running
- * case), and panic with a full report otherwise.
+ * Trap dispatch: decode what happened once into a struct fault_info, let
+ * arch/x86/fault.c hand a page fault to mm/, then hand what is left to
+ * whoever expects it (fault recovery: a probing test, or the running case),
+ * and panic with a full report (kernel/fault.c) otherwise.
  */
 
 #include <arch/trap.h>
@@ -12,9 +13,7 @@
 #include <mmulab/smp.h>
 #include <mmulab/backtrace.h>
 #include <mmulab/fault.h>
-#include <mmulab/format.h>
 #include <mmulab/kernel.h>
-#include <mmulab/pgtable.h>
 #include <mmulab/symbols.h>
 
 static const char *const trap_names[X86_TRAP_COUNT] = {
@@ -47,59 +46,15 @@ const char *trap_name(unsigned vector)
 	return vector < X86_TRAP_COUNT ? "reserved exception" : "interrupt";
 }
 
-void describe_pf_error(u32 ec, char *buf, size_t size)
+/* Only the exception's own details: kernel/fault.c composes the rest. */
+void arch_print_fault_cause(const struct fault_info *f, const char *prefix)
 {
-	static const struct {
-		u32 bit;
-		const char *name;
-	} bits[] = {
-		{ X86_PF_PROT, "P" },    { X86_PF_WRITE, "W" },  { X86_PF_USER, "U" },
-		{ X86_PF_RSVD, "RSVD" }, { X86_PF_INSTR, "I" },  { X86_PF_PK, "PK" },
-		{ X86_PF_SHSTK, "SS" },  { X86_PF_SGX, "SGX" },
-	};
-	size_t n = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(bits); i++)
-		if ((ec & bits[i].bit) && n < size)
-			n += format(buf + n, size - n, "%s%s", n ? " " : "", bits[i].name);
-	if (n == 0)
-		format(buf, size, "-");
-}
-
-/* One line in the shape of Linux's oops, so it reads familiar. */
-static void print_pf_cause(const struct fault_info *f, const char *prefix)
-{
-	char names[48];
-	const char *access = (f->error_code & X86_PF_INSTR) ? "instruction fetch" :
-			     (f->error_code & X86_PF_WRITE) ? "write access" : "read access";
-	const char *why = (f->error_code & X86_PF_RSVD) ? "reserved bit violation" :
-			  (f->error_code & X86_PF_PK) ? "protection keys violation" :
-			  (f->error_code & X86_PF_PROT) ? "permissions violation" :
-							  "not-present page";
-
-	describe_pf_error(f->error_code, names, sizeof(names));
-	printk("%s#PF: address V0x%016lx\n", prefix, f->addr);
-	printk("%s#PF: %s %s in %s mode\n", prefix, (f->error_code & X86_PF_USER) ? "user" : "supervisor",
-	       access, f->user ? "user" : "kernel");
-	printk("%s#PF: error_code(0x%04x) - %s [%s]\n", prefix, f->error_code, why, names);
-	pt_print_walk(pt_current_root(), f->addr, prefix);
-}
-
-void print_fault_report(const struct fault_info *f, struct trap_frame *frame, const char *prefix)
-{
-	char sym[128];
-
-	symbolize(f->rip, sym, sizeof(sym));
-	printk("%s%s (vector %d) at V0x%016lx %s\n", prefix, trap_name(f->vector), f->vector, f->rip,
-	       f->user ? "(user mode)" : sym);
 	if (f->vector == X86_TRAP_PF)
 		print_pf_cause(f, prefix);
 	else if (f->error_code)
 		printk("%serror_code(0x%04x)\n", prefix, f->error_code);
 	if (f->vector == X86_TRAP_DF)
 		printk("%s#DF: often a kernel stack overflow into its guard page\n", prefix);
-	print_trap_frame(frame, prefix);
 }
 
 void print_trap_frame(struct trap_frame *r, const char *prefix)
@@ -128,6 +83,7 @@ static struct fault_info decode(const struct trap_frame *f)
 		.addr = f->vector == X86_TRAP_PF ? read_cr2() : 0,
 		.rip = f->rip,
 		.user = (f->cs & 3) == 3,
+		.has_addr = f->vector == X86_TRAP_PF,
 	};
 }
 
@@ -169,7 +125,7 @@ void trap_dispatch(struct trap_frame *frame)
 
 	struct fault_info fault = decode(frame);
 
-	if (frame->vector == X86_TRAP_PF && handle_page_fault(&fault, frame))
+	if (frame->vector == X86_TRAP_PF && x86_page_fault(&fault, frame))
 		return;
 	if (recoverable(frame->vector))
 		fault_recover(&fault, frame);

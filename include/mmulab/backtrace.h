@@ -6,7 +6,7 @@
 struct trap_frame;
 
 void backtrace(vaddr_t rip, vaddr_t rbp, const char *prefix);
-/* Registers, the faulting address's page-table walk, and a backtrace. */
+/* arch: the registers, and a backtrace of kernel-mode code. */
 void print_trap_frame(struct trap_frame *frame, const char *prefix);
 
 #endif

@@ -20,6 +20,7 @@ struct fault_info {
 	vaddr_t addr; /* CR2 for #PF */
 	vaddr_t rip;
 	bool user;    /* the faulting code ran in ring 3 */
+	bool has_addr; /* addr is the faulting data address (a page fault) */
 };
 
 struct recovery {
@@ -32,17 +33,34 @@ struct recovery {
  * nothing did. Nests. */
 struct fault_info run_catching_faults(void (*fn)(void *), void *arg);
 
-struct trap_frame;
-/* mm/fault.c: resolves a page fault of the loaded address space; false
- * when it is not one (or the access is a segfault). */
-bool handle_page_fault(const struct fault_info *fault, const struct trap_frame *frame);
+/*
+ * The seam between arch/ and mm/: arch turns its page-fault exception into
+ * this description (and refuses what only its architecture can judge);
+ * mm/ decides from the description alone.
+ */
+struct mm_fault {
+	vaddr_t addr;
+	u32 access;        /* VM_READ, VM_WRITE or VM_EXEC */
+	bool user;         /* made by user-mode code */
+	bool not_present;  /* no translation, rather than one that forbids the access */
+	bool reserved_bit; /* the walk met a malformed entry */
+};
 
+/* mm/fault.c: true when the fault is resolved and the access may retry;
+ * false when it is not mm's to resolve, a segfault, or makes no progress. */
+bool mm_handle_fault(const struct mm_fault *fault);
+
+struct trap_frame;
 /* Called by the trap handler; returns only when no one expects the fault. */
 void fault_recover(const struct fault_info *fault, struct trap_frame *frame);
 
-/* A page-fault error code decoded by name, e.g. "P W U". */
-void describe_pf_error(u32 error_code, char *buf, size_t size);
+/* kernel/fault.c: what faulted and where, the exception's own details,
+ * the walk of a faulting address, the registers and a backtrace. */
 void print_fault_report(const struct fault_info *fault, struct trap_frame *frame,
 			const char *prefix);
+
+/* arch: the exception's own details, e.g. a page fault's error code
+ * decoded (the registers: print_trap_frame). */
+void arch_print_fault_cause(const struct fault_info *fault, const char *prefix);
 
 #endif

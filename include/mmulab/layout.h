@@ -18,6 +18,9 @@
 #define PAGE_SIZE (1UL << PAGE_SHIFT)
 #define PAGE_MASK (~(PAGE_SIZE - 1))
 
+/* The user half: everything below the canonical hole. */
+#define USER_TOP 0x0000800000000000ULL
+
 #define DIRECT_MAP_BASE 0xffff888000000000UL
 #define DIRECT_MAP_SIZE (64UL << 40)
 #define VMALLOC_BASE 0xffffc90000000000UL

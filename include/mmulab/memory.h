@@ -7,9 +7,6 @@
 #include <mmulab/mm_struct.h>
 #include <mmulab/pgtable.h>
 
-/* The user half: everything below the canonical hole. */
-#define USER_TOP 0x0000800000000000ULL
-
 struct page;
 
 u64 anon_leaf_bits(u32 prot, bool exclusive);
@@ -26,5 +23,11 @@ void copy_range(struct mm *parent, struct mm *child, vaddr_t start, vaddr_t end,
  * when the access may be retried, false with mm->segv filled when the
  * VMA forbids it. */
 bool handle_mm_fault(struct mm *mm, vaddr_t addr, u32 access);
+
+/* Faults in a row on one CPU, at one address and entry value, that leave
+ * the entry forbidding the access: the last one is given up (false, with
+ * mm->no_progress filled and a report) instead of refaulting forever. More
+ * than one, because a racing CPU may leave a retry the same entry once. */
+#define FAULT_REPEAT_LIMIT 3
 
 #endif

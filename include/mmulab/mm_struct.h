@@ -26,6 +26,13 @@ struct segv_record {
 	u64 count;
 };
 
+/* A fault the handler could not make progress on (mm/fault.c). */
+struct no_progress_record {
+	vaddr_t addr;
+	u64 entry;  /* the entry's value, unchanged by the handler */
+	u32 access; /* VM_READ, VM_WRITE or VM_EXEC */
+};
+
 struct fault_counters {
 	u64 demand_zero;
 	u64 cow_copy;
@@ -33,6 +40,7 @@ struct fault_counters {
 	u64 spurious; /* already fixed by another CPU */
 	u64 segv;
 	u64 vmalloc_sync;
+	u64 no_progress; /* accesses given up, see no_progress_record */
 };
 
 struct mm {
@@ -44,6 +52,7 @@ struct mm {
 	u64 table_pages;      /* page-table pages it owns (root included) */
 	struct fault_counters faults;
 	struct segv_record segv;
+	struct no_progress_record no_progress;
 	struct mm *next;      /* the list of all address spaces */
 	bool numa_periodic;   /* the periodic NUMA scanner visits it */
 	vaddr_t numa_cursor;  /* where its next periodic pass starts */

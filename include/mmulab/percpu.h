@@ -16,6 +16,13 @@ struct call_slot {
 	u32 pending; /* set by the caller, cleared when fn has returned */
 };
 
+/* mm/fault.c: the last run of faults here that made no progress. */
+struct fault_repeat {
+	vaddr_t addr; /* page */
+	u64 entry;
+	u32 count;
+};
+
 struct cpu {
 	struct cpu *self; /* at offset 0: this_cpu() reads it through GS */
 	u32 id;           /* dense index: cpus[id] */
@@ -32,6 +39,7 @@ struct cpu {
 	u64 ticks;          /* timer interrupts taken */
 	u64 calls_handled;  /* cross-CPU calls run */
 	u64 flush_ipis;     /* TLB shootdown IPIs taken */
+	struct fault_repeat fault_repeat;
 	struct arch_cpu arch;
 };
 

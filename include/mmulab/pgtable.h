@@ -54,6 +54,7 @@ struct pt_alloc {
 	void *ctx;
 };
 
+/* The top-level table this CPU is walking now, read from the hardware. */
 paddr_t pt_current_root(void);
 struct pt_walk pt_walk(paddr_t root, vaddr_t va);
 void pt_print_walk(paddr_t root, vaddr_t va, const char *prefix);

@@ -26,6 +26,10 @@ void smp_call_cpu(u32 cpu, void (*fn)(void *), void *arg, bool wait);
 void smp_call_wait(u32 cpu);
 void smp_init_calls(void);
 
+struct cpu;
+/* kernel/idle.c: called by the idle loop after each wake-up. */
+void kernel_idle_work(struct cpu *cpu);
+
 /* Releases all `total` waiters at once: for starting racing CPUs together.
  * Reusable: a generation count tells rounds apart. */
 struct smp_barrier {

@@ -28,6 +28,9 @@ extern struct tlb_space kernel_space;
 
 void flush_tlb_range(struct tlb_space *space, vaddr_t start, vaddr_t end);
 void flush_tlb_space(struct tlb_space *space);
+/* This CPU's translation of one page only: a stale entry the fault path
+ * found already fixed in the tables. Not counted in tlb_stats. */
+void flush_tlb_local_page(vaddr_t addr);
 void tlb_init(void);
 
 struct tlb_stats {

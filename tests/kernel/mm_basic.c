@@ -135,6 +135,43 @@ static void no_vma_is_maperr(struct test *t)
 	teardown(mm);
 }
 
+/*
+ * A fault the handler cannot make progress on ends the access at once,
+ * never in a watchdog timeout. A migration entry exists only while the
+ * migrating CPU holds mm->lock, so the fault ladder has no rung for one:
+ * left in the table by hand, it is an entry kind the ladder does not know,
+ * and every retry faults on the same unchanged entry. The access must come
+ * back as a fault after exactly FAULT_REPEAT_LIMIT tries, with the record
+ * the named report prints: the address, the entry, the access. Catches a
+ * fault path that retries whatever it does not recognise.
+ */
+static void fault_without_progress_is_given_up(struct test *t)
+{
+	struct mm *mm = setup(t, VM_READ | VM_WRITE);
+	vaddr_t va = USER_BASE + 5 * PAGE_SIZE;
+	u64 v;
+
+	SETUP_TRUE(t, user_write64(va, 42).vector == FAULT_NONE);
+	pte_t *pte = pt_pte_lookup(mm->root, va);
+	pte_t mapped = *pte, stuck = pte_mkmigration(mapped);
+	set_pte(pte, stuck);
+	flush_tlb_range(&mm->tlb, va, va + PAGE_SIZE);
+	u64 spurious_before = mm->faults.spurious;
+
+	EXPECT_EQ(t, user_read64(va + 8, &v).vector, 14);
+	EXPECT_EQ(t, mm->faults.no_progress, 1);
+	EXPECT_EQ(t, mm->faults.spurious - spurious_before, FAULT_REPEAT_LIMIT);
+	EXPECT_EQ(t, mm->no_progress.addr, va + 8);
+	EXPECT_EQ(t, mm->no_progress.entry, pte_val(stuck));
+	EXPECT_EQ(t, mm->no_progress.access, VM_READ);
+	/* The entry was left as it was: put the page back, it still holds
+	 * what was written. */
+	set_pte(pte, mapped);
+	EXPECT_EQ(t, user_read64(va, &v).vector, FAULT_NONE);
+	EXPECT_EQ(t, v, 42);
+	teardown(mm);
+}
+
 struct dump_text {
 	char buf[2048];
 	size_t len;
@@ -502,6 +539,7 @@ TEST_SUITE_FLAGS(mm_basic, TEST_MM_AUDIT,
 	TEST_CASE(mprotect_rw_r_rw),
 	TEST_CASE(prot_none_and_back),
 	TEST_CASE(no_vma_is_maperr),
+	TEST_CASE(fault_without_progress_is_given_up),
 	TEST_CASE(ptdump_shows_flags),
 	TEST_CASE(audit_sees_bad_mapcount),
 	TEST_CASE(live_munmap),

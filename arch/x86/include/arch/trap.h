@@ -58,6 +58,11 @@ _Static_assert(__builtin_offsetof(struct trap_frame, rip) == 0x88, "CPU frame af
 _Static_assert(sizeof(struct trap_frame) == 0xb0, "trap frame size");
 
 const char *trap_name(unsigned vector);
+
+struct fault_info;
+/* arch/x86/fault.c: a #PF described to mm/; true when it was resolved. */
+bool x86_page_fault(const struct fault_info *f, const struct trap_frame *frame);
+void print_pf_cause(const struct fault_info *f, const char *prefix);
 void trap_init(void);
 void trap_load_idt(void);
 
