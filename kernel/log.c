@@ -1,6 +1,7 @@
 #include <mmulab/log.h>
 #include <mmulab/format.h>
 #include <mmulab/spinlock.h>
+#include <mmulab/test.h>
 #include <arch/serial.h>
 
 #define LOG_CHUNK 512
@@ -30,6 +31,17 @@ void printk(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintk(fmt, ap);
 	va_end(ap);
+}
+
+void printk_diag(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	printk("%s# %s\n", run_diag_indent(), line);
 }
 
 /* The panicking CPU may hold the console lock itself (a fault inside

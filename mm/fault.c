@@ -22,7 +22,6 @@
 
 #include <mmulab/memory.h>
 #include <mmulab/fault.h>
-#include <mmulab/format.h>
 #include <mmulab/kernel.h>
 #include <mmulab/page.h>
 #include <mmulab/percpu.h>
@@ -30,7 +29,6 @@
 #include <mmulab/vmalloc.h>
 #include <mmulab/bugs.h>
 #include <mmulab/numa_balance.h>
-#include <mmulab/test.h> /* run_diag_indent */
 #include <mmulab/tlb.h>
 
 static bool segv(struct mm *mm, vaddr_t addr, u32 access, enum segv_reason reason)
@@ -108,15 +106,12 @@ static bool pte_allows(pte_t e, u32 access)
 
 static void print_no_progress(const struct vma *v, const struct no_progress_record *r)
 {
-	char prefix[8];
-
-	format(prefix, sizeof(prefix), "%s# ", run_diag_indent());
-	printk("%sfault: no progress: %s at V0x%016lx, entry 0x%016lx unchanged after %u faults; "
-	       "vma [V0x%016lx, V0x%016lx) prot %c%c%c\n",
-	       prefix, r->access == VM_EXEC ? "fetch" : r->access == VM_WRITE ? "write" : "read",
-	       r->addr, r->entry, FAULT_REPEAT_LIMIT, v->start, v->end,
-	       (v->prot & VM_READ) ? 'r' : '-', (v->prot & VM_WRITE) ? 'w' : '-',
-	       (v->prot & VM_EXEC) ? 'x' : '-');
+	printk_diag("fault: no progress: %s at V0x%016lx, entry 0x%016lx unchanged after %u faults; "
+		    "vma [V0x%016lx, V0x%016lx) prot %c%c%c",
+		    r->access == VM_EXEC ? "fetch" : r->access == VM_WRITE ? "write" : "read",
+		    r->addr, r->entry, FAULT_REPEAT_LIMIT, v->start, v->end,
+		    (v->prot & VM_READ) ? 'r' : '-', (v->prot & VM_WRITE) ? 'w' : '-',
+		    (v->prot & VM_EXEC) ? 'x' : '-');
 }
 
 /*

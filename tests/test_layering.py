@@ -73,6 +73,10 @@ class Layering(unittest.TestCase):
         self.edit("arch/x86/serial.c", '#include "../../tests/kernel/probe.h"', "#include <mmulab/test.h>")
         self.assert_fails("arch_includes_no_mm_or_test_headers", "the test harness")
 
+    def test_mm_including_the_test_harness_fails(self):
+        self.edit("mm/vma.c", "#include <mmulab/vma.h>", "#include <mmulab/vma.h>\n#include <mmulab/test.h>")
+        self.assert_fails("mm_includes_no_test_harness", "mm/vma.c:4: includes <mmulab/test.h>")
+
     def test_entry_no_longer_needed_fails(self):
         self.edit("mm/mm.c", "#include <arch/cpu.h>", "")
         self.assert_fails("allowed_list_has_no_stale_entry", "mm/mm.c: listed for cpu.h")

@@ -14,6 +14,9 @@
 
 void printk(const char *fmt, ...) __printf(1, 2);
 void vprintk(const char *fmt, va_list ap);
+/* One KTAP diagnostic line ("# ..." at the indentation the run is at now):
+ * for reports from anywhere in the kernel that may come in a case. */
+void printk_diag(const char *fmt, ...) __printf(1, 2);
 void printk_panic_mode(void);
 
 #endif
