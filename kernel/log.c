@@ -6,7 +6,7 @@
 
 #define LOG_CHUNK 512
 
-static struct spinlock console_lock = SPINLOCK_INIT("console");
+static struct spinlock console_lock = SPINLOCK_INIT_CLASS("console", LOCK_CONSOLE);
 static bool panic_mode;
 
 void vprintk(const char *fmt, va_list ap)

@@ -18,6 +18,12 @@
  *
  * mm_handle_fault is the one entry from arch/: it gets a neutral struct
  * mm_fault (include/mmulab/fault.h) and decides from it alone.
+ *
+ * Locks: the mmap_lock shared (faults on other CPUs, the NUMA scanner and
+ * DONTNEED run at the same time), the upper tables and the PMD looked at
+ * without locks, and the ladder under the PTE table's lock: every rung
+ * reads the entry again under that lock, so a page another CPU installed
+ * or a DONTNEED cleared meanwhile is seen as it is now.
  */
 
 #include <mmulab/memory.h>
@@ -31,10 +37,16 @@
 #include <mmulab/numa_balance.h>
 #include <mmulab/tlb.h>
 
+/* Faults of one address space run at once on several CPUs. */
+static void count_fault(u64 *counter)
+{
+	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+}
+
 static bool segv(struct mm *mm, vaddr_t addr, u32 access, enum segv_reason reason)
 {
 	mm->segv = (struct segv_record){ addr, access, reason, mm->segv.count + 1 };
-	mm->faults.segv++;
+	count_fault(&mm->faults.segv);
 	return false;
 }
 
@@ -46,7 +58,7 @@ static bool do_anonymous_page(struct mm *mm, const struct vma *v, pte_t *pte, va
 		panic("fault: out of memory for a demand-zero page at V0x%lx", addr);
 	p->mapcount = 1;
 	set_pte(pte, pte_mkleaf(page_to_phys(p), anon_leaf_bits(v->prot, true)));
-	mm->faults.demand_zero++;
+	count_fault(&mm->faults.demand_zero);
 	return true;
 }
 
@@ -60,7 +72,7 @@ static bool do_wp_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t a
 
 	if (page_exclusive(p)) {
 		set_pte(pte, pte_mkwrite(old));
-		mm->faults.cow_reuse++;
+		count_fault(&mm->faults.cow_reuse);
 		return true;
 	}
 	struct page *copy = alloc_pages(this_cpu()->node, 0, 0);
@@ -74,7 +86,7 @@ static bool do_wp_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t a
 	flush_tlb_range(&mm->tlb, ALIGN_DOWN(addr, PAGE_SIZE), ALIGN_DOWN(addr, PAGE_SIZE) + PAGE_SIZE);
 	__atomic_sub_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
 	put_page(p);
-	mm->faults.cow_copy++;
+	count_fault(&mm->faults.cow_copy);
 	return true;
 }
 
@@ -85,8 +97,14 @@ BUG_SWITCH(numa_protnone_by_bits,
 /* The entry is protnone but the VMA allows the access: a NUMA hint. */
 static bool hint_fault_by_bits(struct mm *mm, const struct vma *v, vaddr_t addr)
 {
-	pte_t *pte = pt_pte_lookup(mm->root, addr);
-	return v && pte && pte_protnone(*pte) && do_numa_page(mm, v, pte, addr);
+	struct spinlock *ptl;
+	pte_t *pte = v ? mm_pte_lookup_lock(mm, addr, &ptl) : NULL;
+
+	if (!pte)
+		return false;
+	bool hint = pte_protnone(*pte) && do_numa_page(mm, v, pte, addr);
+	pte_unmap_unlock(pte, ptl);
+	return hint;
 }
 
 static bool access_allowed(const struct vma *v, u32 access)
@@ -132,7 +150,7 @@ static bool no_progress(struct mm *mm, const struct vma *v, vaddr_t addr, pte_t 
 		return true;
 	*r = (struct fault_repeat){ 0 };
 	mm->no_progress = (struct no_progress_record){ addr, pte_val(e), access };
-	mm->faults.no_progress++;
+	count_fault(&mm->faults.no_progress);
 	print_no_progress(v, &mm->no_progress);
 	return false;
 }
@@ -147,28 +165,57 @@ static bool resolve(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr
 	if ((access & VM_WRITE) && !pte_write(*pte))
 		return do_wp_page(mm, v, pte, addr);
 	flush_tlb_local_page(addr); /* stale local entry */
-	mm->faults.spurious++;
+	count_fault(&mm->faults.spurious);
 	return true;
+}
+
+/*
+ * The PMD step, looked at without its lock. None: link a new PTE table
+ * (mm_pte_table_alloc takes pmd_lock and looks again; the loser of a race
+ * frees its table). A huge or invalid-huge PMD is where THP's fault plugs
+ * in: take pmd_lock, look again, then fault on the huge mapping or, when
+ * a split made it a table meanwhile, go on to the PTE step. Returns the
+ * PTE slot with its table's lock held.
+ */
+static pte_t *fault_pte_lock(struct mm *mm, vaddr_t addr, struct spinlock **ptl)
+{
+	pmd_t *pmd = mm_pmd_alloc(mm, addr);
+
+	for (;;) {
+		pmd_t m = pmdp_get(pmd);
+		if (pmd_none(m))
+			mm_pte_table_alloc(mm, pmd);
+		else if (!pmd_present(m) || pmd_leaf(m))
+			panic("fault: huge PMD 0x%lx at V0x%lx: no THP fault yet", pmd_val(m), addr);
+		pte_t *pte = pte_offset_map_lock(mm, pmd, addr, ptl);
+		if (pte)
+			return pte;
+	}
 }
 
 static bool resolve_and_check(struct mm *mm, const struct vma *v, vaddr_t addr, u32 access)
 {
-	pte_t *pte = mm_pte_alloc(mm, addr);
+	struct spinlock *ptl;
+	pte_t *pte = fault_pte_lock(mm, addr, &ptl);
 	pte_t before = *pte;
+	bool ok = resolve(mm, v, pte, addr, access);
 
-	if (!resolve(mm, v, pte, addr, access))
-		return false;
-	if (pte_val(*pte) == pte_val(before) && !pte_allows(*pte, access))
-		return no_progress(mm, v, addr, *pte, access);
-	this_cpu()->fault_repeat = (struct fault_repeat){ 0 };
-	return true;
+	if (ok && pte_val(*pte) == pte_val(before) && !pte_allows(*pte, access)) {
+		pte_t e = *pte;
+		pte_unmap_unlock(pte, ptl);
+		return no_progress(mm, v, addr, e, access);
+	}
+	pte_unmap_unlock(pte, ptl);
+	if (ok)
+		this_cpu()->fault_repeat = (struct fault_repeat){ 0 };
+	return ok;
 }
 
 bool handle_mm_fault(struct mm *mm, vaddr_t addr, u32 access)
 {
 	bool ok;
 
-	spin_lock(&mm->lock);
+	mmap_read_lock(mm);
 	const struct vma *v = vma_find(&mm->vmas, addr);
 	if (BUG_ACTIVE(numa_protnone_by_bits) && hint_fault_by_bits(mm, v, addr))
 		ok = true;
@@ -178,7 +225,7 @@ bool handle_mm_fault(struct mm *mm, vaddr_t addr, u32 access)
 		ok = segv(mm, addr, access, SEGV_ACCERR);
 	else
 		ok = resolve_and_check(mm, v, addr, access);
-	spin_unlock(&mm->lock);
+	mmap_read_unlock(mm);
 	return ok;
 }
 

@@ -4,26 +4,32 @@
 #include <mmulab/memory.h>
 #include <mmulab/page.h>
 
-/* The page mapped at va if it allows the access, else NULL. */
-static struct page *mapped_page(struct mm *mm, vaddr_t va, bool write)
+/* The page mapped at va if it allows the access, pinned; else NULL.
+ * Under the PTE table's lock: the entry cannot be zapped or migrated
+ * between the look and the pin. */
+static struct page *pin_mapped_page(struct mm *mm, vaddr_t va, bool write)
 {
-	pte_t *pte = pt_pte_lookup(mm->root, va);
+	struct spinlock *ptl;
+	pte_t *pte = mm_pte_lookup_lock(mm, va, &ptl);
+	struct page *p = NULL;
 
-	if (!pte || !pte_present(*pte) || (write && !pte_write(*pte)))
+	if (!pte)
 		return NULL;
-	return phys_to_page(pte_paddr(*pte));
+	if (pte_present(*pte) && (!write || pte_write(*pte))) {
+		p = phys_to_page(pte_paddr(*pte));
+		get_page(p);
+		__atomic_add_fetch(&p->pincount, 1, __ATOMIC_RELAXED);
+	}
+	pte_unmap_unlock(pte, ptl);
+	return p;
 }
 
 static struct page *pin_one(struct mm *mm, vaddr_t va, bool write)
 {
 	for (int tries = 0; tries < 3; tries++) {
-		spin_lock(&mm->lock);
-		struct page *p = mapped_page(mm, va, write);
-		if (p) {
-			get_page(p);
-			__atomic_add_fetch(&p->pincount, 1, __ATOMIC_RELAXED);
-		}
-		spin_unlock(&mm->lock);
+		mmap_read_lock(mm);
+		struct page *p = pin_mapped_page(mm, va, write);
+		mmap_read_unlock(mm);
 		if (p)
 			return p;
 		if (!handle_mm_fault(mm, va, write ? VM_WRITE : VM_READ))

@@ -11,7 +11,12 @@
  *  - copy (fork): share every mapped page read-only, or copy it at once
  *    when it is pinned, so the pin keeps following the parent.
  *
- * Callers hold mm->lock.
+ * Locks: zap_range, change_protection and copy_range run under the
+ * exclusive mmap_lock (they may free tables); zap_range_keep_tables under
+ * the shared one, beside faults. Every entry changes under the lock of the
+ * table page holding it (mm/ptlock.c). The upper levels are looked at
+ * without locks; a PMD is looked at without its lock too, the step where
+ * huge PMDs (THP) will take pmd_lock and look again.
  */
 
 #include <mmulab/memory.h>
@@ -58,13 +63,19 @@ struct zap_batch {
 	u32 count;
 };
 
+/* Clears [va, end) of one PTE table under its lock and flushes before
+ * the lock is dropped, so once it is dropped no CPU translates through a
+ * cleared entry; the pages are freed after that. */
 static void zap_pte_table(struct mm *mm, pmd_t *pmd, vaddr_t va, vaddr_t end,
 			  struct zap_batch *b)
 {
-	pte_t *pte = pte_offset(pmd, va);
+	struct spinlock *ptl;
+	pte_t *pte = pte_offset_map_lock(mm, pmd, va, &ptl);
 	vaddr_t start = va;
 
 	b->count = 0;
+	if (!pte)
+		panic("zap: PMD for V0x%lx changed under a lockless look", va);
 	for (; va < end; va += PAGE_SIZE, pte++) {
 		pte_t old = ptep_get_and_clear(pte);
 		if (!pte_mapped(old))
@@ -73,9 +84,9 @@ static void zap_pte_table(struct mm *mm, pmd_t *pmd, vaddr_t va, vaddr_t end,
 		__atomic_sub_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
 		b->pages[b->count++] = p;
 	}
-	if (!b->count)
-		return;
-	flush_tlb_range(&mm->tlb, start, end);
+	if (b->count)
+		flush_tlb_range(&mm->tlb, start, end);
+	pte_unmap_unlock(pte, ptl);
 	for (u32 i = 0; i < b->count; i++)
 		put_page(b->pages[i]);
 }
@@ -85,52 +96,94 @@ static bool table_empty(paddr_t table)
 	return pt_table_empty(phys_to_virt(table));
 }
 
-/* Frees a table its caller has just unhooked (cleared the entry above it),
- * after a flush: paging-structure caches may still hold it. */
+/* Frees a table its caller has just unhooked (cleared the entry above it,
+ * under the lock of the table holding that entry), after a flush:
+ * paging-structure caches may still hold it. */
 static void free_table(struct mm *mm, paddr_t table, vaddr_t start, vaddr_t end)
 {
 	flush_tlb_range(&mm->tlb, start, end);
-	put_page(phys_to_page(table));
-	mm->table_pages--;
+	mm_table_free(mm, table);
 }
 
+/* The entry-clearing steps, each under the lock of the table holding the
+ * entry; the table's own lock (in its struct page) must be dropped before
+ * the table is freed. */
+static paddr_t unhook_pmd(struct mm *mm, pmd_t *pmd)
+{
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+	paddr_t table = pmd_paddr(pmdp_get_and_clear(pmd));
+
+	spin_unlock(ptl);
+	return table;
+}
+
+static paddr_t unhook_pud(pud_t *pud)
+{
+	struct spinlock *l = &phys_to_page(virt_to_phys(pud))->ptl;
+
+	spin_lock(l);
+	paddr_t table = pud_paddr(pudp_get_and_clear(pud));
+	spin_unlock(l);
+	return table;
+}
+
+static paddr_t unhook_pgd(pgd_t *pgd)
+{
+	struct spinlock *l = &phys_to_page(virt_to_phys(pgd))->ptl;
+
+	spin_lock(l);
+	paddr_t table = pgd_paddr(pgdp_get_and_clear(pgd));
+	spin_unlock(l);
+	return table;
+}
+
+/*
+ * The PMD step, shared by munmap's zap (free_tables) and DONTNEED's. The
+ * PMD is looked at without its lock: none means nothing is mapped under
+ * it and the 2 MiB are skipped (which is why nothing may make a live PMD
+ * read none, even for a moment: seed 001). A huge or invalid-huge PMD is
+ * where THP's zap plugs in: take pmd_lock, look again, zap the huge
+ * mapping or, once it has become a table, fall through to the PTE step.
+ */
 static void zap_pmd_range(struct mm *mm, pud_t *pud, vaddr_t va, vaddr_t end,
-			  struct zap_batch *b)
+			  struct zap_batch *b, bool free_tables)
 {
 	pmd_t *pmd = pmd_offset(pud, va);
 
 	for (vaddr_t next; va < end; va = next, pmd++) {
 		next = pmd_addr_end(va, end);
-		if (!pmd_present(*pmd))
+		pmd_t m = pmdp_get(pmd);
+		if (pmd_none(m))
 			continue;
-		ASSERT(!pmd_leaf(*pmd));
+		if (!pmd_present(m) || pmd_leaf(m))
+			panic("zap: huge PMD 0x%lx at V0x%lx: no THP zap yet", pmd_val(m), va);
 		zap_pte_table(mm, pmd, va, next, b);
-		if (table_empty(pmd_paddr(*pmd)))
-			free_table(mm, pmd_paddr(pmdp_get_and_clear(pmd)), ALIGN_DOWN(va, PMD_SIZE),
+		if (free_tables && table_empty(pmd_paddr(*pmd)))
+			free_table(mm, unhook_pmd(mm, pmd), ALIGN_DOWN(va, PMD_SIZE),
 				   ALIGN_DOWN(va, PMD_SIZE) + PMD_SIZE);
 	}
 }
 
 static void zap_pud_range(struct mm *mm, pgd_t *pgd, vaddr_t va, vaddr_t end,
-			  struct zap_batch *b)
+			  struct zap_batch *b, bool free_tables)
 {
 	pud_t *pud = pud_offset(pgd, va);
 
 	for (vaddr_t next; va < end; va = next, pud++) {
 		next = pud_addr_end(va, end);
-		if (!pud_present(*pud))
+		if (!pud_present(pudp_get(pud)))
 			continue;
-		zap_pmd_range(mm, pud, va, next, b);
-		if (table_empty(pud_paddr(*pud)))
-			free_table(mm, pud_paddr(pudp_get_and_clear(pud)), ALIGN_DOWN(va, PUD_SIZE),
+		zap_pmd_range(mm, pud, va, next, b, free_tables);
+		if (free_tables && table_empty(pud_paddr(*pud)))
+			free_table(mm, unhook_pud(pud), ALIGN_DOWN(va, PUD_SIZE),
 				   ALIGN_DOWN(va, PUD_SIZE) + PUD_SIZE);
 	}
 }
 
-void zap_range(struct mm *mm, vaddr_t va, vaddr_t end)
+static void zap(struct mm *mm, vaddr_t va, vaddr_t end, bool free_tables)
 {
 	/* Per call, on the stack (4 KiB of the 16): zaps of different address
-	 * spaces run at once under different locks, so a shared batch would
+	 * spaces, and DONTNEEDs of one, run at once, so a shared batch would
 	 * hand one zap's pages to the other (tlb.zaps_of_two_spaces_at_once). */
 	struct zap_batch batch;
 	struct zap_batch *b = &batch;
@@ -139,37 +192,63 @@ void zap_range(struct mm *mm, vaddr_t va, vaddr_t end)
 	ASSERT(end <= USER_TOP);
 	for (vaddr_t next; va < end; va = next, pgd++) {
 		next = pgd_addr_end(va, end);
-		if (!pgd_present(*pgd))
+		if (!pgd_present(pgdp_get(pgd)))
 			continue;
-		zap_pud_range(mm, pgd, va, next, b);
-		if (table_empty(pgd_paddr(*pgd)))
-			free_table(mm, pgd_paddr(pgdp_get_and_clear(pgd)),
-				   ALIGN_DOWN(va, 1ULL << PGD_SHIFT),
+		zap_pud_range(mm, pgd, va, next, b, free_tables);
+		if (free_tables && table_empty(pgd_paddr(*pgd)))
+			free_table(mm, unhook_pgd(pgd), ALIGN_DOWN(va, 1ULL << PGD_SHIFT),
 				   ALIGN_DOWN(va, 1ULL << PGD_SHIFT) + (1ULL << PGD_SHIFT));
 	}
 }
 
+void zap_range(struct mm *mm, vaddr_t va, vaddr_t end)
+{
+	mmap_assert_write_locked(mm);
+	zap(mm, va, end, true);
+}
+
+void zap_range_keep_tables(struct mm *mm, vaddr_t va, vaddr_t end)
+{
+	mmap_assert_locked(mm);
+	zap(mm, va, end, false);
+}
+
 /* --- walking every leaf of a range --- */
 
-/* Calls fn on every PTE slot that exists in [va, end) (tables not
- * allocated are skipped); returns true if fn asked for a flush. */
-static bool for_each_pte(struct mm *mm, vaddr_t va, vaddr_t end,
-			 bool (*fn)(struct mm *mm, pte_t *pte, vaddr_t va, void *arg), void *arg)
+struct pte_walker {
+	/* Before a PTE table's lock is taken (may allocate, take other locks). */
+	void (*before_table)(struct mm *mm, pte_t *pte, vaddr_t va, vaddr_t end, void *arg);
+	/* Each slot, under its table's lock; true asks for a flush. */
+	bool (*fn)(struct mm *mm, pte_t *pte, vaddr_t va, void *arg);
+};
+
+/* Calls w->fn on every PTE slot that exists in [va, end) (tables not
+ * allocated are skipped), one table at a time under its lock; returns
+ * true if fn asked for a flush. */
+static bool for_each_pte(struct mm *mm, vaddr_t va, vaddr_t end, const struct pte_walker *w,
+			 void *arg)
 {
 	bool flush = false;
 
 	while (va < end) {
-		struct pt_walk w = pt_walk(mm->root, va);
-		if (w.levels < 4) {
+		struct pt_walk pw = pt_walk(mm->root, va);
+		if (pw.levels < 4) {
 			/* No table at some level: skip to the end of its span. */
-			u64 span = w.levels == 1 ? 1ULL << PGD_SHIFT : w.levels == 2 ? PUD_SIZE : PMD_SIZE;
+			u64 span = pw.levels == 1 ? 1ULL << PGD_SHIFT : pw.levels == 2 ? PUD_SIZE : PMD_SIZE;
 			va = ALIGN_DOWN(va, span) + span;
 			continue;
 		}
-		pte_t *pte = pt_pte_lookup(mm->root, va);
 		vaddr_t table_end = MIN(end, ALIGN_DOWN(va, PMD_SIZE) + PMD_SIZE);
+		pmd_t *pmd = mm_pmd_lookup(mm, va);
+		if (w->before_table)
+			w->before_table(mm, pte_offset(pmd, va), va, table_end, arg);
+		struct spinlock *ptl;
+		pte_t *pte = pte_offset_map_lock(mm, pmd, va, &ptl);
+		ASSERT(pte); /* tables change only under the exclusive mmap_lock we hold */
+		pte_t *first = pte;
 		for (; va < table_end; va += PAGE_SIZE, pte++)
-			flush |= fn(mm, pte, va, arg);
+			flush |= w->fn(mm, pte, va, arg);
+		pte_unmap_unlock(first, ptl);
 	}
 	return flush;
 }
@@ -202,7 +281,10 @@ static bool protect_one(struct mm *mm, pte_t *pte, vaddr_t va, void *arg)
 
 void change_protection(struct mm *mm, vaddr_t start, vaddr_t end, u32 prot)
 {
-	if (for_each_pte(mm, start, end, protect_one, &prot))
+	static const struct pte_walker w = { NULL, protect_one };
+
+	mmap_assert_write_locked(mm);
+	if (for_each_pte(mm, start, end, &w, &prot))
 		flush_tlb_range(&mm->tlb, start, end);
 }
 
@@ -223,7 +305,7 @@ static bool copy_one(struct mm *parent, pte_t *pte, vaddr_t va, void *arg)
 	if (!pte_mapped(old))
 		return false;
 	struct page *p = phys_to_page(pte_paddr(old));
-	pte_t *child_pte = mm_pte_alloc(c->child, va);
+	pte_t *child_pte = pte_offset(mm_pmd_lookup(c->child, va), va);
 	if (p->pincount) {
 		/* A pinned page stays the parent's: the child gets its copy now,
 		 * so a later parent write needs no COW that would leave the pin
@@ -248,10 +330,28 @@ static bool copy_one(struct mm *parent, pte_t *pte, vaddr_t va, void *arg)
 	return false;
 }
 
+/* The child's table is allocated before the parent's table lock is taken
+ * (the lock order puts upper-level table locks first), and only where the
+ * parent maps something: with the exclusive mmap_lock held, only the
+ * hardware's A/D bits can change under this look. */
+static void copy_prepare_table(struct mm *parent, pte_t *pte, vaddr_t va, vaddr_t end, void *arg)
+{
+	struct copy_ctx *c = arg;
+
+	(void)parent;
+	for (; va < end; va += PAGE_SIZE, pte++)
+		if (pte_mapped(ptep_get(pte))) {
+			mm_pte_alloc(c->child, va);
+			return;
+		}
+}
+
 void copy_range(struct mm *parent, struct mm *child, vaddr_t start, vaddr_t end, u32 prot)
 {
+	static const struct pte_walker w = { copy_prepare_table, copy_one };
 	struct copy_ctx c = { child, prot, false };
 
-	if (for_each_pte(parent, start, end, copy_one, &c))
+	mmap_assert_write_locked(parent);
+	if (for_each_pte(parent, start, end, &w, &c))
 		flush_tlb_range(&parent->tlb, start, end);
 }

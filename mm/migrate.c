@@ -10,8 +10,9 @@
  *      December 2013 fix for the same race);
  *   3. copy, install the new frame, then drop the old page.
  *
- * Everything runs under mm->lock, so a fault on the migration entry just
- * waits for the lock.
+ * Everything runs under the lock of the PTE table holding the entry (and
+ * the shared mmap_lock), so a fault on the migration entry just waits for
+ * that lock, and sees the new entry.
  */
 
 #include <mmulab/numa_balance.h>
@@ -68,15 +69,17 @@ u64 migrate_pages(struct mm *mm, vaddr_t start, vaddr_t end, int node)
 {
 	u64 moved = 0;
 
-	spin_lock(&mm->lock);
+	mmap_read_lock(mm);
 	for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
-		pte_t *pte = pt_pte_lookup(mm->root, va);
-		if (!pte || !pte_mapped(*pte) || pte_migration(*pte))
+		struct spinlock *ptl;
+		pte_t *pte = mm_pte_lookup_lock(mm, va, &ptl);
+		if (!pte)
 			continue;
-		if (page_to_nid(phys_to_page(pte_paddr(*pte))) == node)
-			continue;
-		moved += migrate_one(mm, pte, va, node);
+		if (pte_mapped(*pte) && !pte_migration(*pte) &&
+		    page_to_nid(phys_to_page(pte_paddr(*pte))) != node)
+			moved += migrate_one(mm, pte, va, node);
+		pte_unmap_unlock(pte, ptl);
 	}
-	spin_unlock(&mm->lock);
+	mmap_read_unlock(mm);
 	return moved;
 }

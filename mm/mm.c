@@ -15,7 +15,7 @@
 
 _Static_assert(sizeof(struct mm) <= PAGE_SIZE, "struct mm fits one page");
 
-struct spinlock mm_list_lock = SPINLOCK_INIT("mm list");
+struct spinlock mm_list_lock = SPINLOCK_INIT_CLASS("mm list", LOCK_MM_LIST);
 static struct mm *mm_list;
 
 struct mm *mm_list_first(void)
@@ -23,22 +23,16 @@ struct mm *mm_list_first(void)
 	return mm_list;
 }
 
-static paddr_t mm_table_frame(void *ctx)
+void mmap_assert_locked(struct mm *mm)
 {
-	struct mm *mm = ctx;
-	struct page *p = alloc_pages(mm->home_node, 0, 0);
-
-	if (!p)
-		panic("mm: out of memory for a page table");
-	pt_table_clear(page_address(p));
-	mm->table_pages++;
-	return page_to_phys(p);
+	if (!lockdep_held(&mm->mmap_lock))
+		panic("mm %p: mmap_lock not held by this CPU", mm);
 }
 
-pte_t *mm_pte_alloc(struct mm *mm, vaddr_t va)
+void mmap_assert_write_locked(struct mm *mm)
 {
-	struct pt_alloc a = { mm_table_frame, mm };
-	return pt_pte_alloc_with(mm->root, va, &a);
+	if (!write_held(&mm->mmap_lock))
+		panic("mm %p: mmap_lock not held exclusively by this CPU", mm);
 }
 
 struct mm *mm_create(int node)
@@ -49,8 +43,8 @@ struct mm *mm_create(int node)
 		return NULL;
 	struct mm *mm = page_address(p);
 	mm->home_node = page_to_nid(p);
-	mm->lock = (struct spinlock)SPINLOCK_INIT("mm");
-	mm->root = mm_table_frame(mm);
+	mm->mmap_lock = (struct rwlock)RWLOCK_INIT_CLASS("mmap_lock", LOCK_MMAP);
+	mm->root = mm_table_alloc(mm, LOCK_PGD_TABLE);
 	/* Copy and link under one hold of the list lock: eager vmalloc sync
 	 * walks the list under it after writing the reference, so it either
 	 * finishes before the copy (which then sees its entry) or finds this
@@ -82,9 +76,9 @@ void mm_destroy(struct mm *mm)
 		panic("mm_destroy: address space still loaded on %u CPUs",
 		      cpumask_weight(&mm->tlb.active));
 	unlink_mm(mm);
-	spin_lock(&mm->lock);
+	mmap_write_lock(mm);
 	zap_range(mm, 0, USER_TOP);
-	spin_unlock(&mm->lock);
+	mmap_write_unlock(mm);
 	ASSERT(mm->table_pages == 1);
 	put_page(phys_to_page(mm->root));
 	put_page(phys_to_page(virt_to_phys(mm)));
@@ -121,9 +115,9 @@ int mm_map_anon(struct mm *mm, vaddr_t start, u64 len, u32 prot, u32 flags)
 {
 	if (start + len > USER_TOP || start + len < start)
 		return vma_errno(VMA_EINVAL);
-	spin_lock(&mm->lock);
+	mmap_write_lock(mm);
 	enum vma_error e = vma_add(&mm->vmas, start, start + len, prot, flags | VMA_ANON);
-	spin_unlock(&mm->lock);
+	mmap_write_unlock(mm);
 	return vma_errno(e);
 }
 
@@ -131,11 +125,11 @@ int mm_unmap(struct mm *mm, vaddr_t start, u64 len)
 {
 	if (start + len > USER_TOP || start + len < start)
 		return vma_errno(VMA_EINVAL);
-	spin_lock(&mm->lock);
+	mmap_write_lock(mm);
 	enum vma_error e = vma_remove(&mm->vmas, start, start + len);
 	if (e == VMA_OK)
 		zap_range(mm, start, start + len);
-	spin_unlock(&mm->lock);
+	mmap_write_unlock(mm);
 	return vma_errno(e);
 }
 
@@ -143,12 +137,26 @@ int mm_protect(struct mm *mm, vaddr_t start, u64 len, u32 prot)
 {
 	if (start + len > USER_TOP || start + len < start)
 		return vma_errno(VMA_EINVAL);
-	spin_lock(&mm->lock);
+	mmap_write_lock(mm);
 	enum vma_error e = vma_protect(&mm->vmas, start, start + len, prot);
 	if (e == VMA_OK)
 		change_protection(mm, start, start + len, prot);
-	spin_unlock(&mm->lock);
+	mmap_write_unlock(mm);
 	return vma_errno(e);
+}
+
+/* Shared: faults (and other DONTNEEDs) run beside it; each PTE table is
+ * cleared under its lock, and the tables stay (only the exclusive holder
+ * frees tables, which is what lets walkers look without locks). */
+int mm_dontneed(struct mm *mm, vaddr_t start, u64 len)
+{
+	if (start + len > USER_TOP || start + len < start ||
+	    !IS_ALIGNED(start | len, PAGE_SIZE))
+		return vma_errno(VMA_EINVAL);
+	mmap_read_lock(mm);
+	zap_range_keep_tables(mm, start, start + len);
+	mmap_read_unlock(mm);
+	return 0;
 }
 
 struct mm *mm_fork(struct mm *parent)
@@ -157,12 +165,14 @@ struct mm *mm_fork(struct mm *parent)
 
 	if (!child)
 		return NULL;
-	spin_lock(&parent->lock);
+	/* The child is reachable by no other CPU until it is returned: only
+	 * the parent needs its lock. */
+	mmap_write_lock(parent);
 	child->vmas = parent->vmas;
 	for (u32 i = 0; i < parent->vmas.count; i++) {
 		const struct vma *v = &parent->vmas.v[i];
 		copy_range(parent, child, v->start, v->end, v->prot);
 	}
-	spin_unlock(&parent->lock);
+	mmap_write_unlock(parent);
 	return child;
 }

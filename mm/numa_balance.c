@@ -93,13 +93,16 @@ static u64 scan_vma(struct mm *mm, vaddr_t start, vaddr_t end)
 	u64 changed = 0;
 
 	for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
-		pte_t *pte = pt_pte_lookup(mm->root, va);
-		if (!pte || !pte_present(*pte))
-			continue; /* empty, or already a hint */
-		if (has_other_users(phys_to_page(pte_paddr(*pte))))
+		struct spinlock *ptl;
+		pte_t *pte = mm_pte_lookup_lock(mm, va, &ptl);
+		if (!pte)
 			continue;
-		set_pte(pte, pte_mkprotnone(ptep_get_and_clear(pte)));
-		changed++;
+		/* Empty, or already a hint, or shared: left alone. */
+		if (pte_present(*pte) && !has_other_users(phys_to_page(pte_paddr(*pte)))) {
+			set_pte(pte, pte_mkprotnone(ptep_get_and_clear(pte)));
+			changed++;
+		}
+		pte_unmap_unlock(pte, ptl);
 	}
 	return changed;
 }
@@ -108,7 +111,7 @@ u64 numa_scan(struct mm *mm, vaddr_t start, vaddr_t end)
 {
 	u64 changed = 0;
 
-	spin_lock(&mm->lock);
+	mmap_read_lock(mm);
 	for (u32 i = 0; i < mm->vmas.count; i++) {
 		const struct vma *v = &mm->vmas.v[i];
 		if (scannable(v) && v->end > start && v->start < end)
@@ -118,7 +121,7 @@ u64 numa_scan(struct mm *mm, vaddr_t start, vaddr_t end)
 	 * flushed, so the scan returns only after the shootdown. */
 	if (changed)
 		flush_tlb_range(&mm->tlb, start, end);
-	spin_unlock(&mm->lock);
+	mmap_read_unlock(mm);
 	__atomic_add_fetch(&numa_stats.numa_pte_updates, changed, __ATOMIC_RELAXED);
 	return changed;
 }

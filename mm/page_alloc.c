@@ -486,6 +486,8 @@ void page_alloc_init(void)
 	const struct memblock_type *mem = &memblock.memory;
 	u64 t0 = rdtsc();
 
+	for (int nid = 0; nid < MAX_NODES; nid++)
+		nodes[nid].lock = (struct spinlock)SPINLOCK_INIT_CLASS("node free lists", LOCK_NODE);
 	for (u32 i = 0; i < mem->count; i++)
 		map_vmemmap(mem->regions[i].base, mem->regions[i].base + mem->regions[i].size);
 	u64 t1 = rdtsc();

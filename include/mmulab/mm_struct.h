@@ -46,10 +46,13 @@ struct fault_counters {
 struct mm {
 	paddr_t root;
 	struct tlb_space tlb;
-	struct spinlock lock; /* VMAs and page tables */
+	/* Shared by faults, scans, DONTNEED and pins; exclusive for whatever
+	 * changes VMAs or frees page tables. Entries change under the lock of
+	 * the table page holding them (memory.h: pmd_lock, pte_offset_map_lock). */
+	struct rwlock mmap_lock;
 	struct vma_list vmas;
 	int home_node;        /* where its tables come from */
-	u64 table_pages;      /* page-table pages it owns (root included) */
+	u64 table_pages;      /* page-table pages it owns (root included); atomic */
 	struct fault_counters faults;
 	struct segv_record segv;
 	struct no_progress_record no_progress;
@@ -58,6 +61,14 @@ struct mm {
 	vaddr_t numa_cursor;  /* where its next periodic pass starts */
 	u64 numa_next_tsc;    /* when that pass is due */
 };
+
+static inline void mmap_read_lock(struct mm *mm) { read_lock(&mm->mmap_lock); }
+static inline void mmap_read_unlock(struct mm *mm) { read_unlock(&mm->mmap_lock); }
+static inline void mmap_write_lock(struct mm *mm) { write_lock(&mm->mmap_lock); }
+static inline void mmap_write_unlock(struct mm *mm) { write_unlock(&mm->mmap_lock); }
+/* This CPU holds mm's mmap_lock, shared or exclusive (panics otherwise). */
+void mmap_assert_locked(struct mm *mm);
+void mmap_assert_write_locked(struct mm *mm);
 
 struct mm *mm_create(int node);
 /* Unmaps everything, frees every page and table, and the mm itself. */
@@ -70,6 +81,10 @@ struct mm *current_mm(void);
 int mm_map_anon(struct mm *mm, vaddr_t start, u64 len, u32 prot, u32 flags);
 int mm_unmap(struct mm *mm, vaddr_t start, u64 len);
 int mm_protect(struct mm *mm, vaddr_t start, u64 len, u32 prot);
+/* MADV_DONTNEED: the VMAs stay, the range reads as zero afterwards (its
+ * pages are freed after the flush). Under the shared mmap_lock, racing
+ * faults. 0 or an errno-like VMA error. */
+int mm_dontneed(struct mm *mm, vaddr_t start, u64 len);
 /* A copy sharing every anonymous page read-only (copy-on-write). */
 struct mm *mm_fork(struct mm *parent);
 

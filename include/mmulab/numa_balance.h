@@ -55,11 +55,11 @@ u64 numa_scan(struct mm *mm, vaddr_t start, vaddr_t end);
 u64 migrate_pages(struct mm *mm, vaddr_t start, vaddr_t end, int node);
 
 /* The fault path's handler for a protnone entry in an accessible VMA
- * (mm->lock held). */
+ * (the PTE table's lock held). */
 struct vma;
 bool do_numa_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr);
 
-/* Migrates the page mapped by *pte (mm->lock held); false with the
+/* Migrates the page mapped by *pte (its PTE table's lock held); false with the
  * reason counted when it may not or cannot. */
 bool migrate_one(struct mm *mm, pte_t *pte, vaddr_t addr, int node);
 

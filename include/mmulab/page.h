@@ -9,6 +9,7 @@
 
 #include <mmulab/types.h>
 #include <mmulab/layout.h>
+#include <mmulab/spinlock.h>
 
 #define MAX_NODES 64
 #define MAX_ORDER 10 /* largest block: 4 MiB */
@@ -42,7 +43,14 @@ struct page {
 	u8 pad0;
 	u16 last_cpu;  /* last accessing CPU and node, for the NUMA */
 	u16 last_node; /* migration filter */
-	struct page *next, *prev; /* free list */
+	union {
+		struct {
+			struct page *next, *prev; /* free list, while free */
+		};
+		/* A page-table page's lock (split page-table locks): a table is never
+		 * free while in use, so its lock costs no space of its own. */
+		struct spinlock ptl;
+	};
 	struct page *head;        /* compound head, for tails */
 	u64 private;
 } __aligned(64);

@@ -3,6 +3,7 @@
 
 #include <mmulab/types.h>
 #include <mmulab/cpumask.h>
+#include <mmulab/lockdep.h>
 #include <arch/desc.h>
 
 struct recovery;
@@ -40,6 +41,8 @@ struct cpu {
 	u64 calls_handled;  /* cross-CPU calls run */
 	u64 flush_ipis;     /* TLB shootdown IPIs taken */
 	struct fault_repeat fault_repeat;
+	struct held_lock held_locks[LOCKDEP_MAX_HELD]; /* kernel/lockdep.c */
+	u32 nr_held;
 	struct arch_cpu arch;
 };
 

@@ -138,7 +138,7 @@ static void no_vma_is_maperr(struct test *t)
 /*
  * A fault the handler cannot make progress on ends the access at once,
  * never in a watchdog timeout. A migration entry exists only while the
- * migrating CPU holds mm->lock, so the fault ladder has no rung for one:
+ * migrating CPU holds the PTE table lock, so the fault ladder has no rung for one:
  * left in the table by hand, it is an entry kind the ladder does not know,
  * and every retry faults on the same unchanged entry. The access must come
  * back as a fault after exactly FAULT_REPEAT_LIMIT tries, with the record

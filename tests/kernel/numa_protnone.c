@@ -114,7 +114,7 @@ static void access_while_flipping(struct flip *f, bool accessible)
 
 /* One CPU scans over and over while the other flips the range between
  * PROT_NONE and RW with the address space loaded, touching every page
- * after each flip; both take mm->lock, the scanner skips PROT_NONE and
+ * after each flip; the flip takes mmap_lock exclusive, the scan shared; the scanner skips PROT_NONE and
  * shoots down the flipper's CPU when it hints. */
 static void scan_or_flip(struct test *t, void *arg)
 {

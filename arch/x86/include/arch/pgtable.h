@@ -120,7 +120,7 @@ static inline bool pte_protnone(pte_t e)
 
 /*
  * Migration entries: P and bit 8 clear, software bit 9 set, frame kept.
- * They exist only while mm->lock is held by the migrating CPU, so a fault
+ * They exist only while the migrating CPU holds the page-table lock, so a fault
  * on one simply waits for that lock (see mm/migrate.c).
  */
 #define _PAGE_MIGRATION (1UL << 9)
@@ -180,6 +180,11 @@ static inline paddr_t pt_root_of_cr3(u64 cr3) { return cr3 & _PAGE_ADDR_MASK; }
 		__atomic_store_n(PT_SLOT_WORD(slot), e.PT_RAW, __ATOMIC_RELEASE); \
 	}                                                                        \
 	static inline void lvl##_clear(lvl##_t *slot) { set_##lvl(slot, __##lvl(0)); } \
+	/* One read of a slot another CPU may change (a lockless walker's look). */ \
+	static inline lvl##_t lvl##p_get(const lvl##_t *slot)                    \
+	{                                                                        \
+		return __##lvl(__atomic_load_n(&slot->PT_RAW, __ATOMIC_ACQUIRE));  \
+	}                                                                        \
 	static inline lvl##_t lvl##_xchg(lvl##_t *slot, lvl##_t e)               \
 	{                                                                        \
 		return __##lvl(__atomic_exchange_n(PT_SLOT_WORD(slot), e.PT_RAW,   \
