@@ -6,6 +6,7 @@
  */
 
 #include <mmulab/layout.h>
+#include <mmulab/memory.h>
 #include <mmulab/percpu.h>
 #include <mmulab/test.h>
 #include <arch/cpu.h>
@@ -77,10 +78,55 @@ static void hang(struct test *t)
 		cpu_relax();
 }
 
+/*
+ * Opt-in by name, because they end the run: the lock-order checker must
+ * panic naming both locks, before any CPU could deadlock. The first takes
+ * an address space's mmap_lock while holding one of its PTE-table locks
+ * (the order is the other way round); the second takes two PTE-table
+ * locks at once, which no path here needs.
+ */
+#define LOCK_VA 0x40000000ULL
+
+static struct mm *space_with_two_tables(struct test *t)
+{
+	struct mm *mm = mm_create(this_cpu()->node);
+
+	SETUP_TRUE(t, mm != NULL);
+	mm_pte_alloc(mm, LOCK_VA);
+	mm_pte_alloc(mm, LOCK_VA + PMD_SIZE);
+	return mm;
+}
+
+static void lock_order_inversion(struct test *t)
+{
+	struct mm *mm = space_with_two_tables(t);
+	struct spinlock *ptl;
+
+	mmap_read_lock(mm);
+	pte_t *pte = mm_pte_lookup_lock(mm, LOCK_VA, &ptl);
+	mmap_read_unlock(mm); /* out of order is fine: the PTE lock stays held */
+	EXPECT_TRUE(t, pte != NULL);
+	mmap_read_lock(mm);
+	test_diag(t, "not reached: mmap_lock after a PTE-table lock panics");
+}
+
+static void lock_same_class_twice(struct test *t)
+{
+	struct mm *mm = space_with_two_tables(t);
+	struct spinlock *a, *b;
+
+	mmap_read_lock(mm);
+	EXPECT_TRUE(t, mm_pte_lookup_lock(mm, LOCK_VA, &a) != NULL);
+	EXPECT_TRUE(t, mm_pte_lookup_lock(mm, LOCK_VA + PMD_SIZE, &b) != NULL);
+	test_diag(t, "not reached: a second PTE-table lock panics");
+}
+
 TEST_SUITE_FLAGS(harness_selftest, TEST_OPT_IN,
 	TEST_CASE(unexpected_fault),
 	TEST_CASE(expect_fails),
 	TEST_CASE(state_clean_after_failures),
 	TEST_CASE(probe_after_failures),
 	TEST_CASE_FLAGS(stack_overflow, TEST_OPT_IN),
-	TEST_CASE_FLAGS(hang, TEST_OPT_IN));
+	TEST_CASE_FLAGS(hang, TEST_OPT_IN),
+	TEST_CASE_FLAGS(lock_order_inversion, TEST_OPT_IN),
+	TEST_CASE_FLAGS(lock_same_class_twice, TEST_OPT_IN));
