@@ -19,6 +19,13 @@ u64 pt_leaf_bits(enum vm_prot prot)
 	return prot_to_leaf_bits(prot, cpu_has(X86_NX));
 }
 
+/* Where the kernel's page-table pages come from: the early buffer or
+ * memblock, then the buddy allocator (pt_table_frame). */
+struct pt_alloc {
+	paddr_t (*frame)(void *ctx);
+	void *ctx;
+};
+
 static paddr_t kernel_table_frame(void *ctx)
 {
 	(void)ctx;
@@ -54,7 +61,7 @@ static pte_t *pte_alloc(pmd_t *pmd, vaddr_t va, const struct pt_alloc *a)
 	return pte_offset(pmd, va);
 }
 
-pte_t *pt_pte_alloc_with(paddr_t root, vaddr_t va, const struct pt_alloc *a)
+static pte_t *pt_pte_alloc_with(paddr_t root, vaddr_t va, const struct pt_alloc *a)
 {
 	return pte_alloc(pmd_alloc(pud_alloc(pgd_offset(root, va), va, a), va, a), va, a);
 }

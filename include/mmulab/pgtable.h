@@ -47,13 +47,6 @@ DEFINE_ADDR_END(pgd, 1ULL << PGD_SHIFT)
 DEFINE_ADDR_END(pud, PUD_SIZE)
 DEFINE_ADDR_END(pmd, PMD_SIZE)
 
-/* Where page-table pages come from: the kernel's tables from the early
- * buffer or memblock, an address space's from its home node. */
-struct pt_alloc {
-	paddr_t (*frame)(void *ctx);
-	void *ctx;
-};
-
 /* The top-level table this CPU is walking now, read from the hardware. */
 paddr_t pt_current_root(void);
 struct pt_walk pt_walk(paddr_t root, vaddr_t va);
@@ -64,10 +57,10 @@ void pt_print_walk(paddr_t root, vaddr_t va, const char *prefix);
  * Panics if a different mapping is in the way. */
 void pt_map(paddr_t root, vaddr_t va, paddr_t pa, u64 size, u64 page_size, enum vm_prot prot);
 
-/* The 4 KiB leaf entry for va, allocating tables on the way; panics if a
- * large page maps va. */
+/* The 4 KiB leaf entry for va in the kernel's tables, allocating tables
+ * on the way; panics if a large page maps va. (Address spaces allocate
+ * theirs under their page-table locks: mm/ptlock.c.) */
 pte_t *pt_pte_alloc(paddr_t root, vaddr_t va);
-pte_t *pt_pte_alloc_with(paddr_t root, vaddr_t va, const struct pt_alloc *a);
 /* The existing 4 KiB leaf entry for va, or NULL. */
 pte_t *pt_pte_lookup(paddr_t root, vaddr_t va);
 
