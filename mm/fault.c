@@ -3,6 +3,9 @@
  * of small handlers, one per kind:
  *
  *   no VMA / VMA forbids the access  -> segfault record (the test reads it)
+ *   empty PMD, huge pages allowed    -> 2 MiB page on this CPU's node
+ *                                       (mm/huge_memory.c), else on:
+ *   write to a read-only huge PMD    -> split, then the 4 KiB ladder
  *   empty entry                      -> demand-zero page on this CPU's node
  *   write to a read-only present page in a writable VMA
  *                                    -> reuse if exclusive, else copy (COW)
@@ -21,6 +24,7 @@
  */
 
 #include <mmulab/memory.h>
+#include <mmulab/huge_memory.h>
 #include <mmulab/fault.h>
 #include <mmulab/kernel.h>
 #include <mmulab/page.h>
@@ -153,6 +157,8 @@ static bool resolve(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr
 
 static bool resolve_and_check(struct mm *mm, const struct vma *v, vaddr_t addr, u32 access)
 {
+	if (huge_pmd_fault(mm, v, mm_pmd_alloc(mm, addr), addr, access))
+		return true;
 	pte_t *pte = mm_pte_alloc(mm, addr);
 	pte_t before = *pte;
 

@@ -7,6 +7,11 @@
 /* The page mapped at va if it allows the access, else NULL. */
 static struct page *mapped_page(struct mm *mm, vaddr_t va, bool write)
 {
+	pmd_t *pmd = pt_pmd_lookup(mm->root, va);
+
+	if (pmd && pmd_leaf(*pmd)) /* a huge PMD: its sub-page, counted on its own */
+		return write && !pmd_write(*pmd) ? NULL :
+		       phys_to_page(pmd_huge_paddr(*pmd)) + pte_index(va);
 	pte_t *pte = pt_pte_lookup(mm->root, va);
 
 	if (!pte || !pte_present(*pte) || (write && !pte_write(*pte)))

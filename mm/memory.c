@@ -11,10 +11,14 @@
  *  - copy (fork): share every mapped page read-only, or copy it at once
  *    when it is pinned, so the pin keeps following the parent.
  *
+ * A huge PMD the range covers whole is handled as one entry; one the range
+ * covers in part is split first (split_huge_pmd), and its PTEs handled.
+ *
  * Callers hold mm->lock.
  */
 
 #include <mmulab/memory.h>
+#include <mmulab/huge_memory.h>
 #include <mmulab/kernel.h>
 #include <mmulab/page.h>
 #include <mmulab/pgtable.h>
@@ -45,7 +49,7 @@ bool page_exclusive(const struct page *p)
  * read-only would be copied by the next write fault (the reference count
  * says "shared"), and the pin would be left on a frame the process no
  * longer maps. Linux 6.x tracks this as PageAnonExclusive. */
-static bool page_owned_by_mapping(const struct page *p)
+bool page_owned_by_mapping(const struct page *p)
 {
 	s32 refs = __atomic_load_n(&p->refcount, __ATOMIC_ACQUIRE);
 	return p->mapcount == 1 && refs == 1 + p->pincount;
@@ -94,6 +98,11 @@ static void free_table(struct mm *mm, paddr_t table, vaddr_t start, vaddr_t end)
 	mm->table_pages--;
 }
 
+static bool covers_pmd(vaddr_t va, vaddr_t next)
+{
+	return IS_ALIGNED(va, PMD_SIZE) && next - va == PMD_SIZE;
+}
+
 static void zap_pmd_range(struct mm *mm, pud_t *pud, vaddr_t va, vaddr_t end,
 			  struct zap_batch *b)
 {
@@ -101,6 +110,13 @@ static void zap_pmd_range(struct mm *mm, pud_t *pud, vaddr_t va, vaddr_t end,
 
 	for (vaddr_t next; va < end; va = next, pmd++) {
 		next = pmd_addr_end(va, end);
+		if (pmd_trans_huge(*pmd)) {
+			if (covers_pmd(va, next)) {
+				zap_huge_pmd(mm, pmd, va);
+				continue;
+			}
+			split_huge_pmd(mm, pmd, va);
+		}
 		if (!pmd_present(*pmd))
 			continue;
 		ASSERT(!pmd_leaf(*pmd));
@@ -121,9 +137,12 @@ static void zap_pud_range(struct mm *mm, pgd_t *pgd, vaddr_t va, vaddr_t end,
 		if (!pud_present(*pud))
 			continue;
 		zap_pmd_range(mm, pud, va, next, b);
-		if (table_empty(pud_paddr(*pud)))
+		if (table_empty(pud_paddr(*pud))) {
+			/* Every zapped huge PMD took its deposit with it. */
+			ASSERT(!huge_pmd_deposits(phys_to_virt(pud_paddr(*pud))));
 			free_table(mm, pud_paddr(pudp_get_and_clear(pud)), ALIGN_DOWN(va, PUD_SIZE),
 				   ALIGN_DOWN(va, PUD_SIZE) + PUD_SIZE);
+		}
 	}
 }
 
@@ -151,25 +170,40 @@ void zap_range(struct mm *mm, vaddr_t va, vaddr_t end)
 
 /* --- walking every leaf of a range --- */
 
-/* Calls fn on every PTE slot that exists in [va, end) (tables not
- * allocated are skipped); returns true if fn asked for a flush. */
-static bool for_each_pte(struct mm *mm, vaddr_t va, vaddr_t end,
-			 bool (*fn)(struct mm *mm, pte_t *pte, vaddr_t va, void *arg), void *arg)
+struct range_ops {
+	/* One PTE slot; true when other CPUs must flush. */
+	bool (*pte)(struct mm *mm, pte_t *pte, vaddr_t va, void *arg);
+	/* A huge PMD the range covers whole: false to have it split and its
+	 * PTEs visited instead; sets *flush when other CPUs must flush. */
+	bool (*huge)(struct mm *mm, pmd_t *pmd, vaddr_t va, void *arg, bool *flush);
+};
+
+/* Calls ops on every PTE slot and huge PMD in [va, end) (tables not
+ * allocated are skipped); returns true if one asked for a flush. */
+static bool for_each_pte(struct mm *mm, vaddr_t va, vaddr_t end, const struct range_ops *ops,
+			 void *arg)
 {
 	bool flush = false;
 
 	while (va < end) {
 		struct pt_walk w = pt_walk(mm->root, va);
-		if (w.levels < 4) {
+		if (w.levels < 3) {
 			/* No table at some level: skip to the end of its span. */
-			u64 span = w.levels == 1 ? 1ULL << PGD_SHIFT : w.levels == 2 ? PUD_SIZE : PMD_SIZE;
+			u64 span = w.levels == 1 ? 1ULL << PGD_SHIFT : PUD_SIZE;
 			va = ALIGN_DOWN(va, span) + span;
 			continue;
 		}
-		pte_t *pte = pt_pte_lookup(mm->root, va);
-		vaddr_t table_end = MIN(end, ALIGN_DOWN(va, PMD_SIZE) + PMD_SIZE);
-		for (; va < table_end; va += PAGE_SIZE, pte++)
-			flush |= fn(mm, pte, va, arg);
+		pmd_t *pmd = pt_pmd_lookup(mm->root, va);
+		vaddr_t next = pmd_addr_end(va, end);
+		if (pmd_trans_huge(*pmd) &&
+		    !(covers_pmd(va, next) && ops->huge(mm, pmd, va, arg, &flush)))
+			split_huge_pmd(mm, pmd, va);
+		if (pmd_present(*pmd) && !pmd_leaf(*pmd)) {
+			pte_t *pte = pte_offset(pmd, va);
+			for (vaddr_t a = va; a < next; a += PAGE_SIZE, pte++)
+				flush |= ops->pte(mm, pte, a, arg);
+		}
+		va = next;
 	}
 	return flush;
 }
@@ -200,9 +234,19 @@ static bool protect_one(struct mm *mm, pte_t *pte, vaddr_t va, void *arg)
 					    (pte_exec(old) && !pte_exec(new));
 }
 
+static bool protect_huge(struct mm *mm, pmd_t *pmd, vaddr_t va, void *arg, bool *flush)
+{
+	bool split;
+
+	*flush |= change_huge_pmd(mm, pmd, va, *(u32 *)arg, &split);
+	return !split;
+}
+
 void change_protection(struct mm *mm, vaddr_t start, vaddr_t end, u32 prot)
 {
-	if (for_each_pte(mm, start, end, protect_one, &prot))
+	static const struct range_ops ops = { protect_one, protect_huge };
+
+	if (for_each_pte(mm, start, end, &ops, &prot))
 		flush_tlb_range(&mm->tlb, start, end);
 }
 
@@ -248,10 +292,18 @@ static bool copy_one(struct mm *parent, pte_t *pte, vaddr_t va, void *arg)
 	return false;
 }
 
+static bool copy_huge(struct mm *parent, pmd_t *pmd, vaddr_t va, void *arg, bool *flush)
+{
+	struct copy_ctx *c = arg;
+
+	return copy_huge_pmd(parent, c->child, pmd, va, flush);
+}
+
 void copy_range(struct mm *parent, struct mm *child, vaddr_t start, vaddr_t end, u32 prot)
 {
+	static const struct range_ops ops = { copy_one, copy_huge };
 	struct copy_ctx c = { child, prot, false };
 
-	if (for_each_pte(parent, start, end, copy_one, &c))
+	if (for_each_pte(parent, start, end, &ops, &c))
 		flush_tlb_range(&parent->tlb, start, end);
 }

@@ -31,14 +31,26 @@ static paddr_t mm_table_frame(void *ctx)
 	if (!p)
 		panic("mm: out of memory for a page table");
 	pt_table_clear(page_address(p));
+	p->next = NULL; /* no tables deposited (a PMD table's huge PMDs) */
 	mm->table_pages++;
 	return page_to_phys(p);
+}
+
+paddr_t mm_table_alloc(struct mm *mm)
+{
+	return mm_table_frame(mm);
 }
 
 pte_t *mm_pte_alloc(struct mm *mm, vaddr_t va)
 {
 	struct pt_alloc a = { mm_table_frame, mm };
 	return pt_pte_alloc_with(mm->root, va, &a);
+}
+
+pmd_t *mm_pmd_alloc(struct mm *mm, vaddr_t va)
+{
+	struct pt_alloc a = { mm_table_frame, mm };
+	return pt_pmd_alloc_with(mm->root, va, &a);
 }
 
 struct mm *mm_create(int node)

@@ -59,6 +59,11 @@ pte_t *pt_pte_alloc_with(paddr_t root, vaddr_t va, const struct pt_alloc *a)
 	return pte_alloc(pmd_alloc(pud_alloc(pgd_offset(root, va), va, a), va, a), va, a);
 }
 
+pmd_t *pt_pmd_alloc_with(paddr_t root, vaddr_t va, const struct pt_alloc *a)
+{
+	return pmd_alloc(pud_alloc(pgd_offset(root, va), va, a), va, a);
+}
+
 pte_t *pt_pte_alloc(paddr_t root, vaddr_t va)
 {
 	return pt_pte_alloc_with(root, va, &kernel_tables);
@@ -85,6 +90,15 @@ struct pt_walk pt_walk(paddr_t root, vaddr_t va)
 	pte_t e = *pte_offset(pmd, va);
 	return (struct pt_walk){ .pgd = g, .pud = u, .pmd = m, .pte = e, .levels = 4,
 				 .leaf_size = pte_present(e) ? PAGE_SIZE : 0 };
+}
+
+pmd_t *pt_pmd_lookup(paddr_t root, vaddr_t va)
+{
+	struct pt_walk w = pt_walk(root, va);
+
+	if (w.levels < 3)
+		return NULL;
+	return pmd_offset(pud_offset(pgd_offset(root, va), va), va);
 }
 
 pte_t *pt_pte_lookup(paddr_t root, vaddr_t va)

@@ -11,9 +11,14 @@ struct page;
 
 u64 anon_leaf_bits(u32 prot, bool exclusive);
 bool page_exclusive(const struct page *p);
+bool page_owned_by_mapping(const struct page *p);
 
 /* The leaf slot for va in mm, allocating tables from mm's home node. */
 pte_t *mm_pte_alloc(struct mm *mm, vaddr_t va);
+/* The PMD slot for va, allocating the tables above it. */
+pmd_t *mm_pmd_alloc(struct mm *mm, vaddr_t va);
+/* A zeroed page-table page of mm's, counted in mm->table_pages. */
+paddr_t mm_table_alloc(struct mm *mm);
 
 void zap_range(struct mm *mm, vaddr_t start, vaddr_t end);
 void change_protection(struct mm *mm, vaddr_t start, vaddr_t end, u32 prot);

@@ -78,6 +78,11 @@ struct page *alloc_pages(int node, unsigned order, unsigned flags);
  * frame, or a page still mapped or referenced. */
 void free_pages(struct page *page, unsigned order);
 
+/* Makes a block from alloc_pages (not ALLOC_COMPOUND) 2^order order-0
+ * pages, each with its own reference, each freed on its own (put_page);
+ * the buddy allocator merges them back as they return. */
+void split_page(struct page *p, unsigned order);
+
 /* Reference counting for pages shared by mappings and pins: the last
  * put returns the page (order 0) to the allocator. */
 static inline void get_page(struct page *p)

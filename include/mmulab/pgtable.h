@@ -68,6 +68,10 @@ void pt_map(paddr_t root, vaddr_t va, paddr_t pa, u64 size, u64 page_size, enum 
  * large page maps va. */
 pte_t *pt_pte_alloc(paddr_t root, vaddr_t va);
 pte_t *pt_pte_alloc_with(paddr_t root, vaddr_t va, const struct pt_alloc *a);
+/* The PMD slot for va, allocating the tables above it (not below). */
+pmd_t *pt_pmd_alloc_with(paddr_t root, vaddr_t va, const struct pt_alloc *a);
+/* The existing PMD slot for va (whatever it holds), or NULL. */
+pmd_t *pt_pmd_lookup(paddr_t root, vaddr_t va);
 /* The existing 4 KiB leaf entry for va, or NULL. */
 pte_t *pt_pte_lookup(paddr_t root, vaddr_t va);
 
