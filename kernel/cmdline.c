@@ -91,6 +91,18 @@ static bool set_scan_pages(struct cmdline *c, char *v)
 	return parse_u64(v, strlen(v), &c->numa_scan_pages) && c->numa_scan_pages > 0;
 }
 
+static bool set_thp(struct cmdline *c, char *v)
+{
+	static const char *const modes[] = { "madvise", "always", "never" };
+
+	for (u32 i = 0; i < ARRAY_SIZE(modes); i++)
+		if (strcmp(v, modes[i]) == 0) {
+			c->thp = i;
+			return true;
+		}
+	return false;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -108,6 +120,7 @@ static const struct option {
 	{ "numa_restore_write", set_restore_write, "on or off (default)" },
 	{ "numa_scan_period_ms", set_scan_period, "periodic NUMA scan period (0: off, default)" },
 	{ "numa_scan_pages", set_scan_pages, "pages per periodic scan pass (default 256)" },
+	{ "thp", set_thp, "madvise (default: VMAs with VMA_HUGE_OK), always or never" },
 	{ "expect_topology", set_expect_topology,
 	  "NODES:CPUS/..:MIB/..:DIST/.. as run-qemu.sh passes it" },
 };

@@ -8,6 +8,7 @@
 #include <mmulab/boot_info.h>
 #include <mmulab/bugs.h>
 #include <mmulab/cmdline.h>
+#include <mmulab/huge_memory.h>
 #include <mmulab/kernel.h>
 #include <mmulab/kstack.h>
 #include <mmulab/mm.h>
@@ -119,6 +120,7 @@ static void __noreturn kmain_late(void *unused)
 	page_alloc_init();
 	phase_done("struct_pages_early");
 	vmalloc_init(cmdline.vmalloc_sync);
+	thp_init(cmdline.thp);
 	numa_balance_init(cmdline.numa_policy, cmdline.numa_restore_write,
 			  cmdline.numa_scan_period_ms, cmdline.numa_scan_pages);
 	smp_init_calls();

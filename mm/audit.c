@@ -2,6 +2,7 @@
  * the audit's own count of entries per page while it runs. */
 
 #include <mmulab/audit.h>
+#include <mmulab/huge_memory.h>
 #include <mmulab/kernel.h>
 #include <mmulab/memory.h>
 #include <mmulab/page.h>
@@ -12,6 +13,8 @@ const char *const audit_rule_names[AUDIT_RULE_COUNT] = {
 	[AUDIT_MAP_COUNT] = "map_count",
 	[AUDIT_REF_COUNT] = "ref_count",
 	[AUDIT_KERNEL_HALF] = "kernel_half",
+	[AUDIT_DEPOSIT] = "deposit",
+	[AUDIT_TABLE_PAGES] = "table_pages",
 };
 
 typedef void (*leaf_fn)(struct mm *mm, vaddr_t va, pte_t entry, struct audit_result *r,
@@ -22,7 +25,21 @@ static bool leaf_maps_frame(pte_t e)
 	return pte_present(e) || pte_protnone(e);
 }
 
-/* Every 4 KiB leaf of the user half; large leaves are not used there. */
+static vaddr_t user_va(int i, int j, int k, int l)
+{
+	return ((u64)i << 39) | ((u64)j << 30) | ((u64)k << 21) | ((u64)l << 12);
+}
+
+/* A huge PMD, present or mid-split (invalid), maps each of its 512
+ * sub-pages once: the audit counts it as 512 entries. */
+static void huge_leaves(struct mm *mm, pmd_t huge, vaddr_t va, leaf_fn fn,
+			struct audit_result *r, const char *prefix)
+{
+	for (unsigned l = 0; l < PT_ENTRIES; l++)
+		fn(mm, va + ((vaddr_t)l << PAGE_SHIFT), pte_from_huge_pmd(huge, l), r, prefix);
+}
+
+/* Every leaf of the user half, a huge PMD as its 512 sub-pages. */
 static void for_each_user_leaf(struct mm *mm, leaf_fn fn, struct audit_result *r,
 			      const char *prefix)
 {
@@ -37,13 +54,14 @@ static void for_each_user_leaf(struct mm *mm, leaf_fn fn, struct audit_result *r
 				continue;
 			const pmd_t *pmd = phys_to_virt(pud_paddr(pud[j]));
 			for (int k = 0; k < PT_ENTRIES; k++) {
-				if (!pmd_present(pmd[k]))
+				if (pmd_trans_huge(pmd[k]))
+					huge_leaves(mm, pmd[k], user_va(i, j, k, 0), fn, r, prefix);
+				if (!pmd_present(pmd[k]) || pmd_leaf(pmd[k]))
 					continue;
 				const pte_t *pte = phys_to_virt(pmd_paddr(pmd[k]));
 				for (int l = 0; l < PT_ENTRIES; l++)
 					if (leaf_maps_frame(pte[l]))
-						fn(mm, ((u64)i << 39) | ((u64)j << 30) | ((u64)k << 21) |
-							       ((u64)l << 12), pte[l], r, prefix);
+						fn(mm, user_va(i, j, k, l), pte[l], r, prefix);
 			}
 		}
 	}
@@ -108,6 +126,52 @@ static void check_entry(struct mm *mm, vaddr_t va, pte_t e, struct audit_result 
 	p->private = 0;
 }
 
+static u64 huge_pmds_in(const pmd_t *pmd)
+{
+	u64 n = 0;
+
+	for (int k = 0; k < PT_ENTRIES; k++)
+		n += pmd_trans_huge(pmd[k]);
+	return n;
+}
+
+/* One deposit per huge PMD, table by table (a PMD that went none with its
+ * deposit left behind shows here too), and every table page the address
+ * space counts is either linked in or deposited: none leaked. */
+static void check_tables(struct mm *mm, struct audit_result *r, const char *prefix)
+{
+	const pgd_t *pgd = phys_to_virt(mm->root);
+	u64 tables = 1; /* the root */
+
+	for (int i = 0; i < PT_ENTRIES / 2; i++) {
+		if (!pgd_present(pgd[i]))
+			continue;
+		const pud_t *pud = phys_to_virt(pgd_paddr(pgd[i]));
+		tables++;
+		for (int j = 0; j < PT_ENTRIES; j++) {
+			if (!pud_present(pud[j]))
+				continue;
+			const pmd_t *pmd = phys_to_virt(pud_paddr(pud[j]));
+			u64 huge = huge_pmds_in(pmd), deposits = huge_pmd_deposits(pmd);
+			tables += 1 + deposits;
+			for (int k = 0; k < PT_ENTRIES; k++)
+				tables += pmd_present(pmd[k]) && !pmd_leaf(pmd[k]);
+			if (huge != deposits) {
+				report(r, AUDIT_DEPOSIT, mm, "deposited tables differ from huge PMDs",
+				       prefix);
+				printk("%s  PMD table V0x%016lx: %lu huge PMDs, %lu deposits\n", prefix,
+				       user_va(i, j, 0, 0), huge, deposits);
+			}
+		}
+	}
+	if (tables != mm->table_pages) {
+		report(r, AUDIT_TABLE_PAGES, mm, "table page count differs from the tables found",
+		       prefix);
+		printk("%s  table_pages %lu, found %lu (linked + deposited)\n", prefix,
+		       mm->table_pages, tables);
+	}
+}
+
 static void check_kernel_half(struct mm *mm, struct audit_result *r, const char *prefix)
 {
 	const pgd_t *mine = phys_to_virt(mm->root), *ref = phys_to_virt(kernel_root());
@@ -131,6 +195,7 @@ u64 mm_audit_rules(const char *prefix, struct audit_result *result)
 	for (struct mm *mm = mm_list_first(); mm; mm = mm->next) {
 		for_each_user_leaf(mm, check_entry, &r, prefix);
 		check_kernel_half(mm, &r, prefix);
+		check_tables(mm, &r, prefix);
 	}
 	spin_unlock(&mm_list_lock);
 	for (int i = 0; i < AUDIT_RULE_COUNT; i++)

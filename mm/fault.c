@@ -3,6 +3,9 @@
  * of small handlers, one per kind:
  *
  *   no VMA / VMA forbids the access  -> segfault record (the test reads it)
+ *   empty PMD, huge pages allowed    -> 2 MiB page on this CPU's node
+ *                                       (mm/huge_memory.c), else on:
+ *   write to a read-only huge PMD    -> split, then the 4 KiB ladder
  *   empty entry                      -> demand-zero page on this CPU's node
  *   write to a read-only present page in a writable VMA
  *                                    -> reuse if exclusive, else copy (COW)
@@ -27,6 +30,7 @@
  */
 
 #include <mmulab/memory.h>
+#include <mmulab/huge_memory.h>
 #include <mmulab/fault.h>
 #include <mmulab/kernel.h>
 #include <mmulab/page.h>
@@ -170,23 +174,25 @@ static bool resolve(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr
 }
 
 /*
- * The PMD step, looked at without its lock. None: link a new PTE table
+ * The PMD step, looked at without its lock. None or huge (or invalid-huge:
+ * a split under way): the THP fault first (huge_pmd_fault takes pmd_lock
+ * and looks again); it maps a huge page, finds one that allows the access,
+ * or splits one a write must copy. Still none: link a new PTE table
  * (mm_pte_table_alloc takes pmd_lock and looks again; the loser of a race
- * frees its table). A huge or invalid-huge PMD is where THP's fault plugs
- * in: take pmd_lock, look again, then fault on the huge mapping or, when
- * a split made it a table meanwhile, go on to the PTE step. Returns the
- * PTE slot with its table's lock held.
+ * frees its table). Returns the PTE slot with its table's lock held, or
+ * NULL when the fault was resolved at the PMD.
  */
-static pte_t *fault_pte_lock(struct mm *mm, vaddr_t addr, struct spinlock **ptl)
+static pte_t *fault_pte_lock(struct mm *mm, const struct vma *v, vaddr_t addr, u32 access,
+			     struct spinlock **ptl)
 {
 	pmd_t *pmd = mm_pmd_alloc(mm, addr);
 
 	for (;;) {
 		pmd_t m = pmdp_get(pmd);
-		if (pmd_none(m))
+		if ((pmd_none(m) || pmd_trans_huge(m)) && huge_pmd_fault(mm, v, pmd, addr, access))
+			return NULL;
+		if (pmd_none(pmdp_get(pmd)))
 			mm_pte_table_alloc(mm, pmd);
-		else if (!pmd_present(m) || pmd_leaf(m))
-			panic("fault: huge PMD 0x%lx at V0x%lx: no THP fault yet", pmd_val(m), addr);
 		pte_t *pte = pte_offset_map_lock(mm, pmd, addr, ptl);
 		if (pte)
 			return pte;
@@ -196,7 +202,10 @@ static pte_t *fault_pte_lock(struct mm *mm, vaddr_t addr, struct spinlock **ptl)
 static bool resolve_and_check(struct mm *mm, const struct vma *v, vaddr_t addr, u32 access)
 {
 	struct spinlock *ptl;
-	pte_t *pte = fault_pte_lock(mm, addr, &ptl);
+	pte_t *pte = fault_pte_lock(mm, v, addr, access, &ptl);
+
+	if (!pte)
+		return true; /* resolved at the PMD: a huge mapping */
 	pte_t before = *pte;
 	bool ok = resolve(mm, v, pte, addr, access);
 

@@ -15,11 +15,15 @@
  * exclusive mmap_lock (they may free tables); zap_range_keep_tables under
  * the shared one, beside faults. Every entry changes under the lock of the
  * table page holding it (mm/ptlock.c). The upper levels are looked at
- * without locks; a PMD is looked at without its lock too, the step where
- * huge PMDs (THP) will take pmd_lock and look again.
+ * without locks; a PMD is looked at without its lock too, and a huge one
+ * is handled under pmd_lock after a second look (mm/huge_memory.c).
+ *
+ * A huge PMD the range covers whole is handled as one entry; one the range
+ * covers in part is split first (split_huge_pmd), and its PTEs handled.
  */
 
 #include <mmulab/memory.h>
+#include <mmulab/huge_memory.h>
 #include <mmulab/kernel.h>
 #include <mmulab/page.h>
 #include <mmulab/pgtable.h>
@@ -50,7 +54,7 @@ bool page_exclusive(const struct page *p)
  * read-only would be copied by the next write fault (the reference count
  * says "shared"), and the pin would be left on a frame the process no
  * longer maps. Linux 6.x tracks this as PageAnonExclusive. */
-static bool page_owned_by_mapping(const struct page *p)
+bool page_owned_by_mapping(const struct page *p)
 {
 	s32 refs = __atomic_load_n(&p->refcount, __ATOMIC_ACQUIRE);
 	return p->mapcount == 1 && refs == 1 + p->pincount;
@@ -105,6 +109,11 @@ static void free_table(struct mm *mm, paddr_t table, vaddr_t start, vaddr_t end)
 	mm_table_free(mm, table);
 }
 
+static bool covers_pmd(vaddr_t va, vaddr_t next)
+{
+	return IS_ALIGNED(va, PMD_SIZE) && next - va == PMD_SIZE;
+}
+
 /* The entry-clearing steps, each under the lock of the table holding the
  * entry; the table's own lock (in its struct page) must be dropped before
  * the table is freed. */
@@ -141,10 +150,24 @@ static paddr_t unhook_pgd(pgd_t *pgd)
  * The PMD step, shared by munmap's zap (free_tables) and DONTNEED's. The
  * PMD is looked at without its lock: none means nothing is mapped under
  * it and the 2 MiB are skipped (which is why nothing may make a live PMD
- * read none, even for a moment: seed 001). A huge or invalid-huge PMD is
- * where THP's zap plugs in: take pmd_lock, look again, zap the huge
- * mapping or, once it has become a table, fall through to the PTE step.
+ * read none, even for a moment: seed 001). A huge or invalid-huge PMD the
+ * range covers whole is zapped as one entry under pmd_lock (zap_huge_pmd
+ * looks again); one it covers in part is split, and the PTE step runs on
+ * whatever the PMD is once the split (ours or a racer's) is done.
  */
+/* A huge or invalid-huge PMD: zapped whole when [va, next) covers it (true),
+ * else split. Loops while a racing fault makes it huge again (after a
+ * racing zap of the whole 2 MiB left it none). */
+static bool zap_huge_or_split(struct mm *mm, pmd_t *pmd, vaddr_t va, vaddr_t next)
+{
+	while (pmd_trans_huge(pmdp_get(pmd))) {
+		if (covers_pmd(va, next) && zap_huge_pmd(mm, pmd, va))
+			return true;
+		split_huge_pmd(mm, pmd, va);
+	}
+	return false;
+}
+
 static void zap_pmd_range(struct mm *mm, pud_t *pud, vaddr_t va, vaddr_t end,
 			  struct zap_batch *b, bool free_tables)
 {
@@ -152,11 +175,12 @@ static void zap_pmd_range(struct mm *mm, pud_t *pud, vaddr_t va, vaddr_t end,
 
 	for (vaddr_t next; va < end; va = next, pmd++) {
 		next = pmd_addr_end(va, end);
+		if (zap_huge_or_split(mm, pmd, va, next))
+			continue;
 		pmd_t m = pmdp_get(pmd);
 		if (pmd_none(m))
 			continue;
-		if (!pmd_present(m) || pmd_leaf(m))
-			panic("zap: huge PMD 0x%lx at V0x%lx: no THP zap yet", pmd_val(m), va);
+		ASSERT(pmd_present(m) && !pmd_leaf(m));
 		zap_pte_table(mm, pmd, va, next, b);
 		if (free_tables && table_empty(pmd_paddr(*pmd)))
 			free_table(mm, unhook_pmd(mm, pmd), ALIGN_DOWN(va, PMD_SIZE),
@@ -174,9 +198,12 @@ static void zap_pud_range(struct mm *mm, pgd_t *pgd, vaddr_t va, vaddr_t end,
 		if (!pud_present(pudp_get(pud)))
 			continue;
 		zap_pmd_range(mm, pud, va, next, b, free_tables);
-		if (free_tables && table_empty(pud_paddr(*pud)))
+		if (free_tables && table_empty(pud_paddr(*pud))) {
+			/* Every zapped huge PMD took its deposit with it. */
+			ASSERT(!huge_pmd_deposits(phys_to_virt(pud_paddr(*pud))));
 			free_table(mm, unhook_pud(pud), ALIGN_DOWN(va, PUD_SIZE),
 				   ALIGN_DOWN(va, PUD_SIZE) + PUD_SIZE);
+		}
 	}
 }
 
@@ -220,11 +247,16 @@ struct pte_walker {
 	void (*before_table)(struct mm *mm, pte_t *pte, vaddr_t va, vaddr_t end, void *arg);
 	/* Each slot, under its table's lock; true asks for a flush. */
 	bool (*fn)(struct mm *mm, pte_t *pte, vaddr_t va, void *arg);
+	/* A huge PMD the range covers whole, no lock held: false to have it
+	 * split and its PTEs visited instead; sets *flush when other CPUs
+	 * must flush. */
+	bool (*huge)(struct mm *mm, pmd_t *pmd, vaddr_t va, void *arg, bool *flush);
 };
 
-/* Calls w->fn on every PTE slot that exists in [va, end) (tables not
- * allocated are skipped), one table at a time under its lock; returns
- * true if fn asked for a flush. */
+/* Calls w->huge on every huge PMD the range covers whole and w->fn on every
+ * PTE slot that exists in [va, end) (tables not allocated are skipped; a
+ * huge PMD covered in part is split first), one table at a time under its
+ * lock; returns true if one asked for a flush. */
 static bool for_each_pte(struct mm *mm, vaddr_t va, vaddr_t end, const struct pte_walker *w,
 			 void *arg)
 {
@@ -232,23 +264,30 @@ static bool for_each_pte(struct mm *mm, vaddr_t va, vaddr_t end, const struct pt
 
 	while (va < end) {
 		struct pt_walk pw = pt_walk(mm->root, va);
-		if (pw.levels < 4) {
+		if (pw.levels < 3) {
 			/* No table at some level: skip to the end of its span. */
-			u64 span = pw.levels == 1 ? 1ULL << PGD_SHIFT : pw.levels == 2 ? PUD_SIZE : PMD_SIZE;
+			u64 span = pw.levels == 1 ? 1ULL << PGD_SHIFT : PUD_SIZE;
 			va = ALIGN_DOWN(va, span) + span;
 			continue;
 		}
-		vaddr_t table_end = MIN(end, ALIGN_DOWN(va, PMD_SIZE) + PMD_SIZE);
 		pmd_t *pmd = mm_pmd_lookup(mm, va);
-		if (w->before_table)
-			w->before_table(mm, pte_offset(pmd, va), va, table_end, arg);
-		struct spinlock *ptl;
-		pte_t *pte = pte_offset_map_lock(mm, pmd, va, &ptl);
-		ASSERT(pte); /* tables change only under the exclusive mmap_lock we hold */
-		pte_t *first = pte;
-		for (; va < table_end; va += PAGE_SIZE, pte++)
-			flush |= w->fn(mm, pte, va, arg);
-		pte_unmap_unlock(first, ptl);
+		vaddr_t next = pmd_addr_end(va, end);
+		if (pmd_trans_huge(pmdp_get(pmd)) &&
+		    !(covers_pmd(va, next) && w->huge(mm, pmd, va, arg, &flush)))
+			split_huge_pmd(mm, pmd, va);
+		pmd_t m = pmdp_get(pmd);
+		if (pmd_present(m) && !pmd_leaf(m)) {
+			if (w->before_table)
+				w->before_table(mm, pte_offset(pmd, va), va, next, arg);
+			struct spinlock *ptl;
+			pte_t *pte = pte_offset_map_lock(mm, pmd, va, &ptl);
+			ASSERT(pte); /* tables change only under the exclusive mmap_lock we hold */
+			pte_t *first = pte;
+			for (vaddr_t a = va; a < next; a += PAGE_SIZE, pte++)
+				flush |= w->fn(mm, pte, a, arg);
+			pte_unmap_unlock(first, ptl);
+		}
+		va = next;
 	}
 	return flush;
 }
@@ -279,9 +318,17 @@ static bool protect_one(struct mm *mm, pte_t *pte, vaddr_t va, void *arg)
 					    (pte_exec(old) && !pte_exec(new));
 }
 
+static bool protect_huge(struct mm *mm, pmd_t *pmd, vaddr_t va, void *arg, bool *flush)
+{
+	bool split;
+
+	*flush |= change_huge_pmd(mm, pmd, va, *(u32 *)arg, &split);
+	return !split;
+}
+
 void change_protection(struct mm *mm, vaddr_t start, vaddr_t end, u32 prot)
 {
-	static const struct pte_walker w = { NULL, protect_one };
+	static const struct pte_walker w = { NULL, protect_one, protect_huge };
 
 	mmap_assert_write_locked(mm);
 	if (for_each_pte(mm, start, end, &w, &prot))
@@ -346,9 +393,16 @@ static void copy_prepare_table(struct mm *parent, pte_t *pte, vaddr_t va, vaddr_
 		}
 }
 
+static bool copy_huge(struct mm *parent, pmd_t *pmd, vaddr_t va, void *arg, bool *flush)
+{
+	struct copy_ctx *c = arg;
+
+	return copy_huge_pmd(parent, c->child, pmd, va, flush);
+}
+
 void copy_range(struct mm *parent, struct mm *child, vaddr_t start, vaddr_t end, u32 prot)
 {
-	static const struct pte_walker w = { copy_prepare_table, copy_one };
+	static const struct pte_walker w = { copy_prepare_table, copy_one, copy_huge };
 	struct copy_ctx c = { child, prot, false };
 
 	mmap_assert_write_locked(parent);

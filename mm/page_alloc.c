@@ -288,6 +288,13 @@ void put_page(struct page *p)
 	release_block(p, 0);
 }
 
+void split_page(struct page *p, unsigned order)
+{
+	ASSERT(p->refcount == 1 && !(p->flags & PG_head));
+	for (u64 i = 1; i < (1ULL << order); i++)
+		p[i].refcount = 1;
+}
+
 void free_pages(struct page *p, unsigned order)
 {
 	check_free(p, order);

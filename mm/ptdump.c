@@ -7,6 +7,11 @@
  *     PMD[  0] V0x0000100000000000 table P0x00000000001a5000
  *      PTE[  3] V0x0000100000003000 P0x000000000210e000 P W U NX A D
  *      PTE[  4] V0x0000100000004000 P0x000000000210f000 protnone U NX
+ *     PMD[  1] V0x0000100000200000 2M P0x0000000002200000 P W U NX A D
+ *     PMD[  2] V0x0000100000400000 2M-invalid P0x0000000002400000 - W U NX A D
+ *
+ * A huge PMD prints its frame without the PAT bit (bit 12 there), and PAT
+ * by name; "2M-invalid" is one mid-split (P clear, PS kept).
  *
  * Lines go to a callback, so tests can read what a user would.
  */
@@ -69,7 +74,12 @@ static void dump_pmds(struct dump *d, pud_t *pud, vaddr_t va, vaddr_t end)
 		next = pmd_addr_end(va, end);
 		if (pmd_none(*pmd))
 			continue;
-		bool leaf = pmd_leaf(*pmd) || !pmd_present(*pmd);
+		if (pmd_trans_huge(*pmd)) {
+			line(d, 2, "PMD", pmd_index(va), va, pmd_val(*pmd), pmd_huge_paddr(*pmd),
+			     pmd_is_invalid_huge(*pmd) ? "2M-invalid" : pmd_pat(*pmd) ? "2M PAT" : "2M");
+			continue;
+		}
+		bool leaf = !pmd_present(*pmd);
 		line(d, 2, "PMD", pmd_index(va), va, pmd_val(*pmd), pmd_paddr(*pmd),
 		     leaf ? "2M" : "table");
 		if (!leaf)

@@ -34,6 +34,7 @@ paddr_t mm_table_alloc(struct mm *mm, enum lock_class level)
 		panic("mm: out of memory for a page table");
 	pt_table_clear(page_address(p));
 	p->ptl = (struct spinlock)SPINLOCK_INIT_CLASS(table_names[level], level);
+	p->deposit = NULL; /* no tables deposited with huge PMDs in it yet */
 	__atomic_add_fetch(&mm->table_pages, 1, __ATOMIC_RELAXED);
 	return page_to_phys(p);
 }

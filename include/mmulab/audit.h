@@ -16,6 +16,8 @@ enum audit_rule {
 	AUDIT_MAP_COUNT,         /* map count != entries mapping the frame (protnone included) */
 	AUDIT_REF_COUNT,         /* reference count < map count + pins */
 	AUDIT_KERNEL_HALF,       /* a present kernel top-level entry differs from the reference */
+	AUDIT_DEPOSIT,           /* a PMD table's deposited tables != its huge PMDs */
+	AUDIT_TABLE_PAGES,       /* mm->table_pages != tables reachable + deposited */
 	AUDIT_RULE_COUNT,
 };
 

@@ -18,6 +18,7 @@ struct cmdline {
 	bool numa_restore_write;
 	u64 numa_scan_period_ms; /* 0: no periodic scanner */
 	u64 numa_scan_pages;
+	u32 thp;              /* enum thp_mode */
 	u32 fake_nodes;       /* numa=fake=N */
 	const char *expect_topology; /* what the runner configured (topology suite) */
 };

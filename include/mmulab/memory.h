@@ -11,6 +11,7 @@ struct page;
 
 u64 anon_leaf_bits(u32 prot, bool exclusive);
 bool page_exclusive(const struct page *p);
+bool page_owned_by_mapping(const struct page *p);
 
 /*
  * Split page-table locks (mm/ptlock.c). Each table page of an address

@@ -51,7 +51,12 @@ struct page {
 		 * free while in use, so its lock costs no space of its own. */
 		struct spinlock ptl;
 	};
-	struct page *head;        /* compound head, for tails */
+	union {
+		struct page *head; /* compound head, for tails */
+		/* A PMD table: the first table deposited with its huge PMDs; a
+		 * deposited table: the next one (mm/huge_memory.c). */
+		struct page *deposit;
+	};
 	u64 private;
 } __aligned(64);
 _Static_assert(sizeof(struct page) == 64, "struct page is one cache line");
@@ -85,6 +90,11 @@ struct page *alloc_pages(int node, unsigned order, unsigned flags);
 /* Returns a block from alloc_pages. Panics on a double free, a reserved
  * frame, or a page still mapped or referenced. */
 void free_pages(struct page *page, unsigned order);
+
+/* Makes a block from alloc_pages (not ALLOC_COMPOUND) 2^order order-0
+ * pages, each with its own reference, each freed on its own (put_page);
+ * the buddy allocator merges them back as they return. */
+void split_page(struct page *p, unsigned order);
 
 /* Reference counting for pages shared by mappings and pins: the last
  * put returns the page (order 0) to the allocator. */

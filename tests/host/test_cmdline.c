@@ -20,6 +20,10 @@ static void good_lines(void)
 	CHECK(c.seed_given && c.seed == 16 && c.iterations == 5);
 	CHECK(parse("bugs=a,b", &c, err));
 	CHECK_STR(c.bugs, "a,b");
+	CHECK(parse("", &c, err) && c.thp == 0); /* madvise */
+	CHECK(parse("thp=always", &c, err) && c.thp == 1);
+	CHECK(parse("thp=never", &c, err) && c.thp == 2);
+	CHECK(!parse("thp=sometimes", &c, err));
 }
 
 static void bad_lines_say_what(void)
@@ -28,7 +32,7 @@ static void bad_lines_say_what(void)
 	char err[320];
 
 	CHECK(!parse("tests=x bogus=1", &c, err));
-	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs watchdog x2apic vmalloc_sync numa numa_policy numa_restore_write numa_scan_period_ms numa_scan_pages expect_topology)");
+	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs watchdog x2apic vmalloc_sync numa numa_policy numa_restore_write numa_scan_period_ms numa_scan_pages thp expect_topology)");
 	CHECK(!parse("seed=12z", &c, err));
 	CHECK(strstr(err, "bad value '12z' for seed=") != NULL);
 	CHECK(!parse("iterations=0", &c, err));

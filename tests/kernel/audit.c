@@ -226,6 +226,43 @@ static void kernel_half_flags_differ(struct test *t)
 	expect_clean_and_destroy(t, mm);
 }
 
+/* A page table the address space counts but nobody can find: neither
+ * linked in nor deposited (a leaked deposit looks like this). */
+static void table_page_leaked(struct test *t)
+{
+	struct mm *mm = scratch_mm(t);
+
+	mm->table_pages++;
+	expect_only(t, AUDIT_TABLE_PAGES);
+	mm->table_pages--;
+	expect_clean_and_destroy(t, mm);
+}
+
+/* A huge PMD whose deposit is gone: its split would have no table. The
+ * deposit is unhooked from the PMD table's list (and uncounted, so only
+ * this rule fires), then hooked back. */
+static void huge_pmd_without_deposit(struct test *t)
+{
+	struct mm *mm = mm_create(this_cpu()->node);
+
+	SETUP_TRUE(t, mm != NULL);
+	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, PMD_SIZE, VM_READ | VM_WRITE, VMA_HUGE_OK) == 0);
+	mm_switch(mm);
+	SETUP_TRUE(t, user_write64(USER_BASE, 1).vector == FAULT_NONE);
+	mm_switch(NULL);
+	pmd_t *pmd = mm_pmd_lookup(mm, USER_BASE);
+	SETUP_TRUE(t, pmd && pmd_leaf(*pmd));
+	struct page *holder = phys_to_page(virt_to_phys(pmd));
+	struct page *deposit = holder->deposit;
+	SETUP_TRUE(t, deposit != NULL);
+	holder->deposit = NULL;
+	mm->table_pages--;
+	expect_only(t, AUDIT_DEPOSIT);
+	holder->deposit = deposit;
+	mm->table_pages++;
+	expect_clean_and_destroy(t, mm);
+}
+
 TEST_SUITE_FLAGS(audit, TEST_MM_AUDIT,
 	TEST_CASE(not_ram_frame_mapped),
 	TEST_CASE(free_frame_mapped),
@@ -237,4 +274,6 @@ TEST_SUITE_FLAGS(audit, TEST_MM_AUDIT,
 	TEST_CASE(mapping_in_another_mm_counted),
 	TEST_CASE(ref_count_below_maps_and_pins),
 	TEST_CASE(kernel_half_differs),
-	TEST_CASE(kernel_half_flags_differ));
+	TEST_CASE(kernel_half_flags_differ),
+	TEST_CASE(table_page_leaked),
+	TEST_CASE(huge_pmd_without_deposit));

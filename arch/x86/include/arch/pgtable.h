@@ -161,6 +161,58 @@ static inline pte_t pte_set_paddr(pte_t e, paddr_t pa)
 	return __pte((e.PT_RAW & ~_PAGE_ADDR_MASK) | pa);
 }
 
+/*
+ * Transparent huge pages: a 2 MiB leaf PMD (PS set) and its "invalid"
+ * form, the state a split holds it in: P clear, PS and the frame kept, so
+ * the entry is never none and never "not huge" while the split runs, and
+ * no CPU can load a 2 MiB translation from it. The hardware ignores every
+ * bit of a non-present entry.
+ *
+ * PAT is bit 7 in a 4 KiB PTE but bit 12 in a huge PMD (bit 7 is PS
+ * there), and bit 12 of a PTE is a frame bit: a split converts it, it
+ * never copies the bit position.
+ */
+#define _PAGE_PAT (1UL << 7)
+#define _PAGE_PAT_LARGE (1UL << 12)
+#define _PMD_HUGE_ADDR_MASK (_PAGE_ADDR_MASK & ~(PMD_SIZE - 1))
+
+/* Huge, present or mid-split. */
+static inline bool pmd_trans_huge(pmd_t e) { return !pmd_none(e) && (e.PT_RAW & _PAGE_PSE); }
+static inline bool pmd_is_invalid_huge(pmd_t e) { return pmd_trans_huge(e) && !pmd_present(e); }
+static inline paddr_t pmd_huge_paddr(pmd_t e) { return e.PT_RAW & _PMD_HUGE_ADDR_MASK; }
+static inline bool pmd_write(pmd_t e) { return e.PT_RAW & _PAGE_RW; }
+static inline bool pmd_dirty(pmd_t e) { return e.PT_RAW & _PAGE_DIRTY; }
+static inline bool pmd_accessed(pmd_t e) { return e.PT_RAW & _PAGE_ACCESSED; }
+static inline bool pmd_exec(pmd_t e) { return !(e.PT_RAW & _PAGE_NX); }
+static inline bool pmd_pat(pmd_t e) { return e.PT_RAW & _PAGE_PAT_LARGE; }
+static inline bool pte_pat(pte_t e) { return e.PT_RAW & _PAGE_PAT; }
+
+static inline pmd_t pmd_mkinvalid(pmd_t e) { return __pmd(e.PT_RAW & ~(_PAGE_PRESENT | _PAGE_PROTNONE)); }
+static inline pmd_t pmd_wrprotect(pmd_t e) { return __pmd(e.PT_RAW & ~_PAGE_RW); }
+static inline pmd_t pmd_mkpat(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_PAT_LARGE); }
+
+/* A huge leaf with the same frame, A, D and PAT, and new permission bits
+ * (from prot_to_leaf_bits, which never sets bit 7 or 12). */
+static inline pmd_t pmd_modify_huge(pmd_t e, u64 bits)
+{
+	return pmd_mkhuge(pmd_huge_paddr(e),
+			  bits | (e.PT_RAW & (_PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_PAT_LARGE)));
+}
+
+/* The 4 KiB entry for sub-page index of a present huge leaf: the frame
+ * offset by index pages, the permission, cache, A and D bits of the huge
+ * entry, and PAT moved from bit 12 to bit 7. */
+static inline pte_t pte_from_huge_pmd(pmd_t huge, unsigned index)
+{
+	const u64 kept = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_PWT | _PAGE_PCD |
+			 _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | _PAGE_NX;
+	u64 bits = huge.PT_RAW & kept;
+
+	if (huge.PT_RAW & _PAGE_PAT_LARGE)
+		bits |= _PAGE_PAT;
+	return pte_mkleaf(pmd_huge_paddr(huge) + ((paddr_t)index << PAGE_SHIFT), bits);
+}
+
 /* The root table a CR3 value names (its low bits are PCID/cache bits). */
 static inline paddr_t pt_root_of_cr3(u64 cr3) { return cr3 & _PAGE_ADDR_MASK; }
 
@@ -194,6 +246,11 @@ DEFINE_SET_ENTRY(pgd)
 DEFINE_SET_ENTRY(pud)
 DEFINE_SET_ENTRY(pmd)
 DEFINE_SET_ENTRY(pte)
+
+/* The split's first step: the huge entry becomes its invalid form in one
+ * atomic exchange, which returns the entry as it was at that instant, so an
+ * Accessed or Dirty bit a CPU set up to then is in the returned value. */
+static inline pmd_t pmdp_invalidate(pmd_t *slot) { return pmd_xchg(slot, pmd_mkinvalid(*slot)); }
 
 static inline pte_t ptep_get_and_clear(pte_t *slot) { return pte_xchg(slot, __pte(0)); }
 static inline pmd_t pmdp_get_and_clear(pmd_t *slot) { return pmd_xchg(slot, __pmd(0)); }

@@ -1,0 +1,82 @@
+#ifndef MMULAB_HUGE_MEMORY_H
+#define MMULAB_HUGE_MEMORY_H
+
+/*
+ * Transparent huge pages (mm/huge_memory.c): 2 MiB anonymous pages mapped
+ * by one PMD, and the one split function every path goes through.
+ *
+ * A huge PMD's 512 frames are an order-9 block split into order-0 pages
+ * at allocation (Linux's split_page): the huge PMD holds one reference and
+ * one map count on each of them, exactly as 512 PTEs would. So a PMD split
+ * changes no page counts, and each 4 KiB path (COW, zap, pin) works on the
+ * sub-pages unchanged afterwards.
+ *
+ * Every huge PMD has one page table deposited with it, allocated at the
+ * huge fault (or the fork that copies it): the split withdraws it as the
+ * new PTE table, so a split never needs memory; a zap frees it. Deposits
+ * hang off the struct page of the PMD table holding the entry (its `deposit`
+ * field, chained through the deposited tables' own `deposit`), and count in
+ * mm->table_pages like any table.
+ *
+ * States of one PMD slot (docs/ARCHITECTURE.md):
+ *   none -> huge (fault) -> invalid-huge (split, under the PMD lock)
+ *        -> table (split populates the deposited table)
+ * huge -> none by a zap of the whole 2 MiB, which frees the deposit too.
+ */
+
+#include <mmulab/mm_struct.h>
+#include <mmulab/pgtable.h>
+
+enum thp_mode {
+	THP_MADVISE, /* only in VMAs with VMA_HUGE_OK (the default) */
+	THP_ALWAYS,
+	THP_NEVER,
+};
+
+/* Linux's vmstat names. */
+struct thp_stats {
+	u64 thp_fault_alloc;    /* huge PMDs a fault mapped */
+	u64 thp_fault_fallback; /* huge faults that found no order-9 block: 4 KiB instead */
+	u64 thp_split_pmd;      /* huge PMDs split into tables */
+};
+extern struct thp_stats thp_stats;
+
+void thp_init(enum thp_mode mode);
+enum thp_mode thp_mode(void);
+/* Sets the mode, returns the old one (tests). */
+enum thp_mode thp_set_mode(enum thp_mode mode);
+
+struct vma;
+
+/* The PMD level of a fault on an access v allows (mmap_lock shared): maps a
+ * huge page into a none PMD when v allows one there (true: done), splits a
+ * huge PMD a write must COW (false: the 4 KiB path goes on), or finds a
+ * huge PMD that already allows the access (true: spurious). False when
+ * the 4 KiB path must handle it or the PMD changed meanwhile: the caller
+ * looks at it again. */
+bool huge_pmd_fault(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr, u32 access);
+
+/* THE split: a present huge PMD at pmd becomes a table of 512 PTEs mapping
+ * the same frames with the same bits (see the protocol in the .c file).
+ * Does nothing if the entry is not huge by the time the PMD lock is held. */
+void split_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr);
+/* For tests: takes mmap_lock shared and splits the huge PMD mapping addr; false
+ * when none maps it. */
+bool mm_split_huge_pmd(struct mm *mm, vaddr_t addr);
+
+/* Range operations on a whole huge PMD (mm/memory.c calls these for a range
+ * covering all 2 MiB; a partial range splits first). */
+/* True when the PMD is none afterwards (zapped, here or by a racer); false
+ * when it had become a table, whose PTEs the caller zaps. */
+bool zap_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr);
+/* Returns true when other CPUs must flush (a permission was lost); false
+ * with *split set when the change needs 4 KiB entries (PROT_NONE). */
+bool change_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr, u32 prot, bool *split);
+/* Shares the huge page with child read-only. False when it must be copied
+ * per 4 KiB page instead (a sub-page is pinned): the caller splits. */
+bool copy_huge_pmd(struct mm *parent, struct mm *child, pmd_t *pmd, vaddr_t addr, bool *flush);
+
+/* Deposited tables on the PMD table holding pmd (the audit). */
+u64 huge_pmd_deposits(const pmd_t *pmd_table);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * Transparent huge pages (include/mmulab/huge_memory.h): the huge
+ * anonymous fault, the deposit, and the split, the one function every
+ * path that needs 4 KiB entries under a huge PMD goes through.
+ *
+ * The split protocol, in this order (section 4 of the Linux mm notes):
+ *   1. take the PMD's lock and recheck that the entry is still huge;
+ *   2. old = pmdp_invalidate(): one atomic exchange to the invalid form
+ *      (P clear, PS and frame kept): never none, never "not huge", so a
+ *      walker that does not hold the lock sees "huge and busy", never an
+ *      empty range; and any A/D bit a CPU set until that instant is in old;
+ *   3. flush the 2 MiB on every CPU that may hold it: after this no CPU
+ *      holds a 2 MiB translation, and none can load one (P is clear);
+ *   4. fill the deposited table from old (W, U, cache bits, A, D, NX; PAT
+ *      moved from bit 12 to bit 7); NUMA protnone would not be carried;
+ *   5. write barrier, then populate the PMD with the table.
+ * Populating before the flush would let one CPU hold the 2 MiB and a 4 KiB
+ * translation of one address at once (AMD erratum 383).
+ */
+
+#include <mmulab/huge_memory.h>
+#include <mmulab/kernel.h>
+#include <mmulab/memory.h>
+#include <mmulab/page.h>
+#include <mmulab/percpu.h>
+#include <mmulab/tlb.h>
+#include <mmulab/vma.h>
+
+struct thp_stats thp_stats;
+static enum thp_mode mode = THP_MADVISE;
+
+void thp_init(enum thp_mode m)
+{
+	mode = m;
+}
+
+enum thp_mode thp_mode(void)
+{
+	return mode;
+}
+
+enum thp_mode thp_set_mode(enum thp_mode m)
+{
+	enum thp_mode was = mode;
+
+	mode = m;
+	return was;
+}
+
+static void count(u64 *counter)
+{
+	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Locks: every path here runs under mmap_lock (shared for faults, DONTNEED
+ * and splits; exclusive for mprotect, munmap and fork) and changes a huge
+ * PMD only under pmd_lock, after looking at it again: a PMD seen huge
+ * without the lock may have been split, zapped or (from none) faulted in
+ * by another CPU meanwhile. Memory (the order-9 page, the deposit) is
+ * taken before the lock.
+ */
+
+/* --- deposit: a LIFO of table pages on the PMD table's struct page,
+ * linked through their `deposit` fields (not the free-list links: those
+ * hold the tables' own locks) --- */
+
+static struct page *pmd_table_page(const pmd_t *pmd)
+{
+	return phys_to_page(virt_to_phys(pmd));
+}
+
+static void deposit_table(pmd_t *pmd, paddr_t table)
+{
+	struct page *holder = pmd_table_page(pmd), *t = phys_to_page(table);
+
+	t->deposit = holder->deposit;
+	holder->deposit = t;
+}
+
+static paddr_t withdraw_table(pmd_t *pmd)
+{
+	struct page *holder = pmd_table_page(pmd), *t = holder->deposit;
+
+	ASSERT(t != NULL);
+	holder->deposit = t->deposit;
+	t->deposit = NULL;
+	return page_to_phys(t);
+}
+
+u64 huge_pmd_deposits(const pmd_t *pmd_table)
+{
+	u64 n = 0;
+
+	for (const struct page *t = pmd_table_page(pmd_table)->deposit; t; t = t->deposit)
+		n++;
+	return n;
+}
+
+/* --- the huge fault --- */
+
+static bool thp_allowed(const struct vma *v, vaddr_t haddr)
+{
+	if (mode == THP_NEVER || (mode == THP_MADVISE && !(v->flags & VMA_HUGE_OK)))
+		return false;
+	return (v->flags & VMA_ANON) && haddr >= v->start && haddr + PMD_SIZE <= v->end;
+}
+
+/* Zeroed, on this CPU's node only: a huge page elsewhere would cost every
+ * access the remote latency the small-page fallback avoids. */
+static struct page *alloc_huge_page(void)
+{
+	struct page *p = alloc_pages(this_cpu()->node, HUGE_ORDER, ALLOC_THISNODE | ALLOC_ZERO);
+
+	if (p)
+		split_page(p, HUGE_ORDER);
+	return p;
+}
+
+static bool do_huge_pmd_anonymous_page(struct mm *mm, const struct vma *v, pmd_t *pmd,
+				       vaddr_t addr)
+{
+	struct page *p = alloc_huge_page();
+
+	if (!p) {
+		count(&thp_stats.thp_fault_fallback);
+		return false;
+	}
+	paddr_t table = mm_table_alloc(mm, LOCK_PTE_TABLE);
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+	bool won = pmd_none(pmdp_get(pmd));
+	if (won) {
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			p[i].mapcount = 1;
+		deposit_table(pmd, table);
+		set_pmd(pmd, pmd_mkhuge(page_to_phys(p), anon_leaf_bits(v->prot, true)));
+	}
+	spin_unlock(ptl);
+	(void)addr;
+	if (!won) {
+		/* Another CPU's fault filled the PMD first: it looks again. */
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			put_page(&p[i]);
+		mm_table_free(mm, table);
+		return false;
+	}
+	count(&thp_stats.thp_fault_alloc);
+	return true;
+}
+
+bool huge_pmd_fault(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr, u32 access)
+{
+	if (pmd_none(pmdp_get(pmd)))
+		return thp_allowed(v, ALIGN_DOWN(addr, PMD_SIZE)) &&
+		       do_huge_pmd_anonymous_page(mm, v, pmd, addr);
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+	pmd_t e = pmdp_get(pmd);
+	/* Invalid-huge exists only inside a split, which holds this lock. */
+	ASSERT(!pmd_is_invalid_huge(e));
+	bool split = pmd_trans_huge(e) && (access & VM_WRITE) && !pmd_write(e);
+	bool spurious = pmd_trans_huge(e) && !split;
+	if (spurious) {
+		flush_tlb_local_page(addr); /* stale local entry */
+		__atomic_add_fetch(&mm->faults.spurious, 1, __ATOMIC_RELAXED);
+	}
+	spin_unlock(ptl);
+	/* Shared after fork (or read-only for another reason): split, and
+	 * the 4 KiB path copies just the page written. */
+	if (split)
+		split_huge_pmd(mm, pmd, addr);
+	return spurious;
+}
+
+/* --- the split --- */
+
+static void split_huge_pmd_locked(struct mm *mm, pmd_t *pmd, vaddr_t haddr)
+{
+	ASSERT(pmd_present(*pmd));
+	pmd_t old = pmdp_invalidate(pmd);
+	flush_tlb_range(&mm->tlb, haddr, haddr + PMD_SIZE);
+	paddr_t table = withdraw_table(pmd);
+	pte_t *pte = phys_to_virt(table);
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		set_pte(&pte[i], pte_from_huge_pmd(old, i));
+	/* Every PTE store is visible before the table is reachable. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	set_pmd(pmd, pmd_mktable(table));
+	count(&thp_stats.thp_split_pmd);
+}
+
+void split_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr)
+{
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+
+	if (pmd_trans_huge(pmdp_get(pmd)))
+		split_huge_pmd_locked(mm, pmd, ALIGN_DOWN(addr, PMD_SIZE));
+	spin_unlock(ptl);
+}
+
+bool mm_split_huge_pmd(struct mm *mm, vaddr_t addr)
+{
+	bool found;
+
+	mmap_read_lock(mm);
+	pmd_t *pmd = mm_pmd_lookup(mm, addr);
+	found = pmd && pmd_trans_huge(pmdp_get(pmd));
+	if (found)
+		split_huge_pmd(mm, pmd, addr);
+	mmap_read_unlock(mm);
+	return found;
+}
+
+/* --- whole-PMD range operations --- */
+
+static struct page *huge_pmd_page(pmd_t e)
+{
+	return phys_to_page(pmd_huge_paddr(e));
+}
+
+bool zap_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr)
+{
+	vaddr_t haddr = ALIGN_DOWN(addr, PMD_SIZE);
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+	pmd_t e = pmdp_get(pmd);
+
+	if (!pmd_trans_huge(e)) {
+		/* Zapped (none: done) or split (a table: its PTEs) meanwhile. */
+		spin_unlock(ptl);
+		return pmd_none(e);
+	}
+	pmd_t old = pmdp_get_and_clear(pmd);
+	struct page *p = huge_pmd_page(old);
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		__atomic_sub_fetch(&p[i].mapcount, 1, __ATOMIC_RELAXED);
+	/* No CPU may still reach the frames when they go back. */
+	flush_tlb_range(&mm->tlb, haddr, haddr + PMD_SIZE);
+	paddr_t deposit = withdraw_table(pmd);
+	spin_unlock(ptl);
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		put_page(&p[i]);
+	mm_table_free(mm, deposit);
+	return true;
+}
+
+static bool huge_page_owned(const struct page *p)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (!page_owned_by_mapping(&p[i]))
+			return false;
+	return true;
+}
+
+bool change_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr, u32 prot, bool *split)
+{
+	(void)addr;
+	/* PROT_NONE keeps frames in protnone entries, which are 4 KiB only
+	 * for now (huge NUMA balancing will add the huge form). */
+	*split = prot == 0;
+	if (*split)
+		return false;
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+	pmd_t old = pmdp_get(pmd);
+	pmd_t new = pmd_modify_huge(old, anon_leaf_bits(prot, huge_page_owned(huge_pmd_page(old))));
+	set_pmd(pmd, new);
+	spin_unlock(ptl);
+	return (pmd_write(old) && !pmd_write(new)) || (pmd_exec(old) && !pmd_exec(new));
+}
+
+bool copy_huge_pmd(struct mm *parent, struct mm *child, pmd_t *pmd, vaddr_t addr, bool *flush)
+{
+	pmd_t old = pmdp_get(pmd);
+	struct page *p = huge_pmd_page(old);
+
+	/* A pinned sub-page must stay the parent's: per-page copy decides. */
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (p[i].pincount)
+			return false;
+	pmd_t *child_pmd = mm_pmd_alloc(child, addr);
+	ASSERT(pmd_none(*child_pmd));
+	paddr_t table = mm_table_alloc(child, LOCK_PTE_TABLE);
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		get_page(&p[i]);
+		__atomic_add_fetch(&p[i].mapcount, 1, __ATOMIC_RELAXED);
+	}
+	pmd_t shared = pmd_wrprotect(old);
+	/* The child is not visible to any other CPU yet: no lock to take. */
+	deposit_table(child_pmd, table);
+	set_pmd(child_pmd, shared);
+	if (pmd_write(old)) {
+		struct spinlock *ptl = pmd_lock(parent, pmd);
+		set_pmd(pmd, shared);
+		spin_unlock(ptl);
+		*flush = true;
+	}
+	return true;
+}
