@@ -19,6 +19,7 @@
  */
 
 #include <mmulab/huge_memory.h>
+#include <mmulab/bugs.h>
 #include <mmulab/kernel.h>
 #include <mmulab/memory.h>
 #include <mmulab/page.h>
@@ -173,10 +174,23 @@ bool huge_pmd_fault(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr
 
 /* --- the split --- */
 
+BUG_SWITCH(thp_split_clear_then_set,
+	   "4.11-era split: the huge PMD is got-and-cleared, so for a moment it reads none, and "
+	   "set to the table later; a lockless DONTNEED in that moment skips the 2 MiB and the "
+	   "old data survives the zap (Linux ced108037c2a)");
+
+/* Step 2 of the protocol: the old entry, and the slot left never none. */
+static pmd_t split_take_entry(pmd_t *pmd)
+{
+	if (BUG_ACTIVE(thp_split_clear_then_set))
+		return pmdp_get_and_clear(pmd);
+	return pmdp_invalidate(pmd);
+}
+
 static void split_huge_pmd_locked(struct mm *mm, pmd_t *pmd, vaddr_t haddr)
 {
 	ASSERT(pmd_present(*pmd));
-	pmd_t old = pmdp_invalidate(pmd);
+	pmd_t old = split_take_entry(pmd);
 	flush_tlb_range(&mm->tlb, haddr, haddr + PMD_SIZE);
 	paddr_t table = withdraw_table(pmd);
 	pte_t *pte = phys_to_virt(table);

@@ -29,6 +29,7 @@
 #include <mmulab/audit.h>
 #include <mmulab/huge_memory.h>
 #include <mmulab/percpu.h>
+#include <mmulab/smp.h>
 #include <mmulab/tlb.h>
 #include "live.h"
 
@@ -413,6 +414,108 @@ static void live_split_reaches_other_cpus(struct test *t)
 	expect_same_free(t, before);
 }
 
+/* The words of [start, start + pages) that do not read zero. */
+static u64 nonzero_words(vaddr_t start, u64 pages)
+{
+	u64 bad = 0, v;
+
+	for (u64 i = 0; i < pages * PAGE_SIZE / 8; i += 61)
+		bad += user_read64(start + i * 8, &v).vector != FAULT_NONE || v != 0;
+	return bad;
+}
+
+/* DONTNEED of all 2 MiB zaps the huge entry whole (no split): the PMD is
+ * none, the range reads zero (a fresh page), every frame comes back. */
+static void whole_dontneed_zaps_huge(struct test *t)
+{
+	struct free_snapshot before = free_snapshot();
+	struct mm *mm = huge_mm(t, VM_READ | VM_WRITE);
+	u64 splits = thp_stats.thp_split_pmd;
+
+	fill_huge(t, mm, 10);
+	EXPECT_EQ(t, mm_dontneed(mm, USER_BASE, PMD_SIZE), 0);
+	EXPECT_EQ(t, thp_stats.thp_split_pmd, splits);
+	EXPECT_TRUE(t, pmd_none(pmd_at(mm, USER_BASE)));
+	EXPECT_EQ(t, nonzero_words(USER_BASE, HUGE_PAGES), 0);
+	drop(mm);
+	expect_same_free(t, before);
+}
+
+/* DONTNEED of one page splits: that page reads zero, the other 511 keep
+ * their data. */
+static void partial_dontneed_splits(struct test *t)
+{
+	struct free_snapshot before = free_snapshot();
+	struct mm *mm = huge_mm(t, VM_READ | VM_WRITE);
+	u64 splits = thp_stats.thp_split_pmd;
+
+	fill_huge(t, mm, 11);
+	EXPECT_EQ(t, mm_dontneed(mm, USER_BASE + 20 * PAGE_SIZE, PAGE_SIZE), 0);
+	EXPECT_EQ(t, thp_stats.thp_split_pmd - splits, 1);
+	EXPECT_EQ(t, nonzero_words(USER_BASE + 20 * PAGE_SIZE, 1), 0);
+	EXPECT_EQ(t, check_user(USER_BASE, 20, 11), 0);
+	EXPECT_EQ(t, check_user(USER_BASE + 21 * PAGE_SIZE, HUGE_PAGES - 21, 11), 0);
+	drop(mm);
+	expect_same_free(t, before);
+}
+
+/*
+ * Seed 001's race: one CPU splits the huge PMD while another DONTNEEDs the
+ * whole 2 MiB, released together, DONTNEED_RACE_ROUNDS times. DONTNEED
+ * looks at the PMD without its lock; a split that let the PMD read none
+ * for a moment (clear, then set) would make it skip the range and the old
+ * data would survive the zap. Afterwards every word reads zero.
+ */
+#define DONTNEED_RACE_ROUNDS 32
+
+struct split_dontneed {
+	struct mm *mm;
+	u32 splitter;
+	struct smp_barrier go;
+};
+
+static void split_or_dontneed(struct test *t, void *arg)
+{
+	struct split_dontneed *r = arg;
+
+	smp_barrier_wait(&r->go);
+	if (this_cpu()->id == r->splitter)
+		mm_split_huge_pmd(r->mm, USER_BASE);
+	else
+		EXPECT_EQ(t, mm_dontneed(r->mm, USER_BASE, PMD_SIZE), 0);
+}
+
+static void dontneed_races_split(struct test *t)
+{
+	static struct split_dontneed r;
+	struct free_snapshot before = free_snapshot();
+	struct mm *mm = huge_mm(t, VM_READ | VM_WRITE);
+	int other = test_other_cpu();
+	u64 survived = 0;
+
+	if (other < 0)
+		test_skip(t, "needs a second CPU");
+	r = (struct split_dontneed){ .mm = mm, .splitter = (u32)other };
+	struct cpumask m = { 0 };
+	cpumask_set(&m, this_cpu()->id);
+	cpumask_set(&m, (u32)other);
+	for (u32 round = 0; round < DONTNEED_RACE_ROUNDS && !t->failed; round++) {
+		fill_huge(t, mm, 12 + round);
+		smp_barrier_init(&r.go, 2);
+		test_on_cpus(t, &m, split_or_dontneed, &r);
+		u64 bad = nonzero_words(USER_BASE, HUGE_PAGES);
+		if (bad && !survived++)
+			test_diag(t, "round %u: %lu words kept their data after DONTNEED", round, bad);
+		/* Back to a none PMD for the next round's huge fault. */
+		SETUP_TRUE(t, mm_unmap(mm, USER_BASE, 2 * PMD_SIZE) == 0);
+		SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, 2 * PMD_SIZE, VM_READ | VM_WRITE,
+					  VMA_HUGE_OK) == 0);
+	}
+	EXPECT_EQ(t, survived, 0);
+	drop(mm);
+	expect_same_free(t, before);
+}
+
 TEST_SUITE_FLAGS(thp, TEST_MM_AUDIT,
 	TEST_CASE(huge_fault_maps_2m),
 	TEST_CASE(mode_and_vma_decide),
@@ -424,4 +527,7 @@ TEST_SUITE_FLAGS(thp, TEST_MM_AUDIT,
 	TEST_CASE(whole_munmap_frees_without_split),
 	TEST_CASE(partial_munmap_splits),
 	TEST_CASE(cow_after_fork_splits_then_copies),
-	TEST_CASE(live_split_reaches_other_cpus));
+	TEST_CASE(live_split_reaches_other_cpus),
+	TEST_CASE(whole_dontneed_zaps_huge),
+	TEST_CASE(partial_dontneed_splits),
+	TEST_CASE(dontneed_races_split));
