@@ -34,7 +34,9 @@
 #define RANGE_PAGES 16
 #define RACE_PAGES 8       /* fault_races_dontneed: 4 thrown away, 4 kept */
 #define RACE_ROUNDS 40
+#define RACE_MAX_ROUNDS 4096
 #define SCAN_REPEATS 8
+#define SCAN_MAX_PASSES 64
 
 static struct mm *new_space(struct test *t, u64 pages)
 {
@@ -197,9 +199,15 @@ static void hammer(struct dontneed_race *r)
 static void zap_and_scan(struct dontneed_race *r)
 {
 	smp_barrier_wait(&r->start);
-	for (u32 round = 0; round < RACE_ROUNDS; round++) {
+	/* RACE_ROUNDS at least; more (up to RACE_MAX_ROUNDS) until the hammer
+	 * has faulted a thrown-away page back in: on a loaded host its vCPU
+	 * may not have run during the first rounds. */
+	for (u32 round = 0; round < RACE_MAX_ROUNDS; round++) {
 		mm_dontneed(r->mm, USER_BASE, RACE_PAGES / 2 * PAGE_SIZE);
 		numa_scan(r->mm, USER_BASE, USER_BASE + RACE_PAGES * PAGE_SIZE);
+		if (round + 1 >= RACE_ROUNDS &&
+		    __atomic_load_n(&r->mm->faults.demand_zero, __ATOMIC_RELAXED) > RACE_PAGES)
+			break;
 	}
 	r->zero_fills_during = __atomic_load_n(&r->mm->faults.demand_zero, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
@@ -261,11 +269,11 @@ struct scan_race {
 /* The faulting CPU fills each page (a demand-zero fault next to pages
  * the scanner is hinting), reads it back, throws it away and reads zero,
  * a few times over; the scanner's clear-and-set of an entry races both
- * the fault that fills it and the zap that empties it. */
-static void fault_pages(struct scan_race *r)
+ * the fault that fills it and the zap that empties it. Passes go on until
+ * the scanner has hinted something (its vCPU may not have run at all
+ * during the first one on a loaded host), at most SCAN_MAX_PASSES. */
+static void fault_pass(struct scan_race *r)
 {
-	mm_switch(r->mm);
-	smp_barrier_wait(&r->start);
 	for (u32 p = 0; p < RANGE_PAGES; p++) {
 		vaddr_t va = USER_BASE + (vaddr_t)p * PAGE_SIZE;
 		for (u32 rep = 0; rep < SCAN_REPEATS; rep++) {
@@ -278,6 +286,17 @@ static void fault_pages(struct scan_race *r)
 			r->not_zero += v != 0;
 		}
 	}
+}
+
+static void fault_pages(struct scan_race *r)
+{
+	mm_switch(r->mm);
+	smp_barrier_wait(&r->start);
+	for (u32 pass = 0; pass < SCAN_MAX_PASSES; pass++) {
+		fault_pass(r);
+		if (__atomic_load_n(&r->hinted, __ATOMIC_ACQUIRE))
+			break;
+	}
 	mm_switch(NULL);
 	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
 }
@@ -286,7 +305,9 @@ static void scan_until_done(struct scan_race *r)
 {
 	smp_barrier_wait(&r->start);
 	while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE))
-		r->hinted += numa_scan(r->mm, USER_BASE, USER_BASE + RANGE_PAGES * PAGE_SIZE);
+		__atomic_add_fetch(&r->hinted,
+				   numa_scan(r->mm, USER_BASE, USER_BASE + RANGE_PAGES * PAGE_SIZE),
+				   __ATOMIC_RELEASE);
 }
 
 static void fault_or_scan(struct test *t, void *arg)
