@@ -31,6 +31,8 @@
 #include <mmulab/percpu.h>
 #include <mmulab/smp.h>
 #include <mmulab/tlb.h>
+#include <arch/cpu.h>
+#include <arch/irq.h>
 #include "live.h"
 
 #define HUGE_PAGES 512 /* 4 KiB pages in one huge page */
@@ -460,13 +462,22 @@ static void partial_dontneed_splits(struct test *t)
 }
 
 /*
- * Seed 001's race: one CPU splits the huge PMD while another DONTNEEDs the
- * whole 2 MiB, released together, DONTNEED_RACE_ROUNDS times. DONTNEED
- * looks at the PMD without its lock; a split that let the PMD read none
- * for a moment (clear, then set) would make it skip the range and the old
- * data would survive the zap. Afterwards every word reads zero.
+ * Seed 001's race: one CPU splits the huge PMD while this one DONTNEEDs
+ * the whole 2 MiB, DONTNEED_RACE_ROUNDS times. DONTNEED looks at the PMD
+ * without its lock; a split that let the PMD read none for a moment
+ * (clear, then set) would make it skip the range and the old data would
+ * survive the zap. Afterwards every word must read zero.
+ *
+ * To land in that moment every time, this CPU (which has the address
+ * space loaded, so the split's shootdown must reach it) watches the PMD
+ * with interrupts off: the split cannot get past its flush until they
+ * are back on. Seeing the PMD none, it DONTNEEDs right there (an empty
+ * range needs no flush); seeing the invalid form or a table, it turns
+ * interrupts on first, since the DONTNEED may then wait for the split's
+ * lock.
  */
-#define DONTNEED_RACE_ROUNDS 32
+#define DONTNEED_RACE_ROUNDS 8
+#define WATCH_SPINS 1000000
 
 struct split_dontneed {
 	struct mm *mm;
@@ -474,15 +485,40 @@ struct split_dontneed {
 	struct smp_barrier go;
 };
 
+/* The PMD as first seen once the split has started (a bounded watch). */
+static pmd_t watch_split_start(pmd_t *pmd)
+{
+	for (u32 spins = 0; spins < WATCH_SPINS; spins++) {
+		pmd_t e = pmdp_get(pmd);
+		if (!pmd_trans_huge(e) || !pmd_present(e))
+			return e;
+		cpu_relax();
+	}
+	return pmdp_get(pmd);
+}
+
+static void dontneed_during_split(struct test *t, struct split_dontneed *r)
+{
+	pmd_t *pmd = mm_pmd_lookup(r->mm, USER_BASE);
+
+	irq_disable();
+	smp_barrier_wait(&r->go);
+	if (!pmd_none(watch_split_start(pmd)))
+		irq_enable();
+	EXPECT_EQ(t, mm_dontneed(r->mm, USER_BASE, PMD_SIZE), 0);
+	irq_enable();
+}
+
 static void split_or_dontneed(struct test *t, void *arg)
 {
 	struct split_dontneed *r = arg;
 
+	if (this_cpu()->id != r->splitter) {
+		dontneed_during_split(t, r);
+		return;
+	}
 	smp_barrier_wait(&r->go);
-	if (this_cpu()->id == r->splitter)
-		mm_split_huge_pmd(r->mm, USER_BASE);
-	else
-		EXPECT_EQ(t, mm_dontneed(r->mm, USER_BASE, PMD_SIZE), 0);
+	mm_split_huge_pmd(r->mm, USER_BASE);
 }
 
 static void dontneed_races_split(struct test *t)
