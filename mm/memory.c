@@ -471,9 +471,9 @@ void lazyfree_range(struct mm *mm, vaddr_t start, vaddr_t end)
 static void reclaim_pte_table(struct mm *mm, pmd_t *pmd, vaddr_t va, vaddr_t end,
 			      struct zap_batch *b)
 {
+	const vaddr_t start = va;
 	struct spinlock *ptl;
 	pte_t *pte = pte_offset_map_lock(mm, pmd, va, &ptl);
-	vaddr_t start = va;
 
 	b->count = 0;
 	if (!pte)
@@ -494,8 +494,11 @@ static void reclaim_pte_table(struct mm *mm, pmd_t *pmd, vaddr_t va, vaddr_t end
 		__atomic_sub_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
 		b->pages[b->count++] = p;
 	}
-	if (b->count)
-		flush_tlb_range(&mm->tlb, start, end);
+	if (!b->count) {
+		pte_unmap_unlock(pte, ptl);
+		return;
+	}
+	flush_tlb_range(&mm->tlb, start, end);
 	pte_unmap_unlock(pte, ptl);
 	for (u32 i = 0; i < b->count; i++)
 		put_page(b->pages[i]);
@@ -507,15 +510,16 @@ void reclaim_lazyfree_range(struct mm *mm, vaddr_t va, vaddr_t end)
 	struct zap_batch batch;
 
 	mmap_assert_locked(mm);
-	for (vaddr_t next; va < end; va = next) {
-		next = pmd_addr_end(va, end);
+	while (va < end) {
+		const vaddr_t next = pmd_addr_end(va, end);
 		pmd_t *pmd = mm_pmd_lookup(mm, va);
-		if (!pmd)
-			continue;
-		if (pmd_trans_huge(pmdp_get(pmd)) && reclaim_huge_pmd(mm, pmd, va))
-			continue;
-		pmd_t m = pmdp_get(pmd);
-		if (pmd_present(m) && !pmd_leaf(m))
-			reclaim_pte_table(mm, pmd, va, next, &batch);
+		bool huge_done = pmd && pmd_trans_huge(pmdp_get(pmd)) &&
+				 reclaim_huge_pmd(mm, pmd, va);
+		if (pmd && !huge_done) {
+			pmd_t m = pmdp_get(pmd);
+			if (pmd_present(m) && !pmd_leaf(m))
+				reclaim_pte_table(mm, pmd, va, next, &batch);
+		}
+		va = next;
 	}
 }

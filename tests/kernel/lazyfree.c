@@ -330,18 +330,27 @@ static void writer_races_split_ad(struct test *t)
 struct reclaim_dontneed {
 	struct mm *mm;
 	u32 reclaimer;
+	u32 round;
 	struct smp_barrier go;
+	u32 reclaiming;
 };
 
+/* DONTNEED starts once reclaim has begun, a little later each round. */
 static void reclaim_or_dontneed(struct test *t, void *arg)
 {
 	struct reclaim_dontneed *r = arg;
 
 	smp_barrier_wait(&r->go);
-	if (this_cpu()->id == r->reclaimer)
+	if (this_cpu()->id == r->reclaimer) {
+		__atomic_store_n(&r->reclaiming, 1, __ATOMIC_RELEASE);
 		reclaim_lazyfree(r->mm);
-	else
-		EXPECT_EQ(t, mm_dontneed(r->mm, USER_BASE, PMD_SIZE), 0);
+		return;
+	}
+	while (!__atomic_load_n(&r->reclaiming, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	for (u32 i = 0; i < r->round * 64; i++)
+		cpu_relax();
+	EXPECT_EQ(t, mm_dontneed(r->mm, USER_BASE, PMD_SIZE), 0);
 }
 
 static void dontneed_races_reclaim(struct test *t)
@@ -361,7 +370,7 @@ static void dontneed_races_reclaim(struct test *t)
 		fill_huge(t, mm, 7);
 		SETUP_TRUE(t, mm_lazyfree(mm, USER_BASE, PMD_SIZE) == 0);
 		SETUP_TRUE(t, user_write64(USER_BASE, pattern(USER_BASE, 7)).vector == FAULT_NONE);
-		r = (struct reclaim_dontneed){ .mm = mm, .reclaimer = (u32)other };
+		r = (struct reclaim_dontneed){ .mm = mm, .reclaimer = (u32)other, .round = round };
 		smp_barrier_init(&r.go, 2);
 		test_on_cpus(t, &m, reclaim_or_dontneed, &r);
 		u64 bad = nonzero_words(USER_BASE, HUGE_PAGES);
