@@ -1,4 +1,6 @@
+#include <arch/tsc.h>
 #include <mmulab/bugs.h>
+#include <mmulab/cmdline.h>
 #include <mmulab/format.h>
 #include <mmulab/log.h>
 #include <mmulab/string.h>
@@ -52,4 +54,10 @@ void bugs_report(void)
 	for (struct bug_switch *b = __bug_switches_start; b < __bug_switches_end; b++)
 		if (b->enabled)
 			printk("mmulab: bug switch ON: %s: %s\n", b->name, b->what);
+}
+
+void bug_race_window(void)
+{
+	if (cmdline.race_delay_us)
+		udelay(cmdline.race_delay_us);
 }

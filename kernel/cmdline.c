@@ -103,6 +103,11 @@ static bool set_thp(struct cmdline *c, char *v)
 	return false;
 }
 
+static bool set_race_delay(struct cmdline *c, char *v)
+{
+	return parse_u64(v, strlen(v), &c->race_delay_us) && c->race_delay_us <= 1000000;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -121,6 +126,8 @@ static const struct option {
 	{ "numa_scan_period_ms", set_scan_period, "periodic NUMA scan period (0: off, default)" },
 	{ "numa_scan_pages", set_scan_pages, "pages per periodic scan pass (default 256)" },
 	{ "thp", set_thp, "madvise (default: VMAs with VMA_HUGE_OK), always or never" },
+	{ "race_delay_us", set_race_delay,
+	  "microseconds each bug switch's race window is held open (default 0)" },
 	{ "expect_topology", set_expect_topology,
 	  "NODES:CPUS/..:MIB/..:DIST/.. as run-qemu.sh passes it" },
 };

@@ -156,7 +156,8 @@ bool huge_pmd_fault(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr
 		       do_huge_pmd_anonymous_page(mm, v, pmd, addr);
 	struct spinlock *ptl = pmd_lock(mm, pmd);
 	pmd_t e = pmdp_get(pmd);
-	/* Invalid-huge exists only inside a split, which holds this lock. */
+	/* Invalid-huge exists only while a split, lazy free or reclaim holds
+	 * this lock. */
 	ASSERT(!pmd_is_invalid_huge(e));
 	bool split = pmd_trans_huge(e) && (access & VM_WRITE) && !pmd_write(e);
 	bool spurious = pmd_trans_huge(e) && !split;
@@ -179,12 +180,45 @@ BUG_SWITCH(thp_split_clear_then_set,
 	   "set to the table later; a lockless DONTNEED in that moment skips the 2 MiB and the "
 	   "old data survives the zap (Linux ced108037c2a)");
 
-/* Step 2 of the protocol: the old entry, and the slot left never none. */
+BUG_SWITCH(thp_invalidate_none,
+	   "the invalid form of a huge PMD is the none value (what 32-bit ARM's pmd_mknotpresent "
+	   "amounted to in seed 001): the exchange is kept but writes 0, so while a split or a "
+	   "lazy-free reclaim holds the entry a lockless walker takes it for an empty range");
+
+BUG_SWITCH(thp_read_ad_before_invalidate,
+	   "4.14-era split: Dirty/Accessed are read from the entry first, then the invalid form "
+	   "is stored plainly; a write on another CPU in between sets D in the entry the store "
+	   "overwrites, the split PTEs come out clean, and reclaim discards a lazily freed page "
+	   "that was written");
+
+/* The entry becomes its invalid form in one exchange that returns it as
+ * it was: the split's step 2, and lazy free's and reclaim's look at a huge
+ * PMD. */
+static pmd_t huge_invalidate(pmd_t *pmd)
+{
+	if (BUG_ACTIVE(thp_invalidate_none)) {
+		pmd_t old = pmdp_get_and_clear(pmd);
+		bug_race_window(); /* the PMD reads none while the lock is held */
+		return old;
+	}
+	return pmdp_invalidate(pmd);
+}
+
+/* Step 2 of the protocol: the old entry, and the slot left never none. The
+ * switches' windows are held open race_delay_us (bug_race_window). */
 static pmd_t split_take_entry(pmd_t *pmd)
 {
+	if (BUG_ACTIVE(thp_read_ad_before_invalidate)) {
+		pmd_t old = pmdp_get(pmd);
+		bug_race_window();
+		set_pmd(pmd, pmd_mkinvalid(old));
+		return old;
+	}
+	pmd_t old = BUG_ACTIVE(thp_split_clear_then_set) ? pmdp_get_and_clear(pmd)
+							  : huge_invalidate(pmd);
 	if (BUG_ACTIVE(thp_split_clear_then_set))
-		return pmdp_get_and_clear(pmd);
-	return pmdp_invalidate(pmd);
+		bug_race_window(); /* the PMD reads none until the table is set */
+	return old;
 }
 
 static void split_huge_pmd_locked(struct mm *mm, pmd_t *pmd, vaddr_t haddr)
@@ -306,5 +340,92 @@ bool copy_huge_pmd(struct mm *parent, struct mm *child, pmd_t *pmd, vaddr_t addr
 		spin_unlock(ptl);
 		*flush = true;
 	}
+	return true;
+}
+
+/* --- lazy free (MADV_FREE) of a whole huge PMD, and its reclaim;
+ * mm/memory.c walks the range and calls these --- */
+
+/* Mapped here alone, no pin: the only huge pages lazy free may mark, and
+ * reclaim may drop. */
+static bool huge_page_exclusive(const struct page *p)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (p[i].mapcount != 1 || !page_exclusive(&p[i]))
+			return false;
+	return true;
+}
+
+static void set_huge_lazy(struct page *p, bool lazy)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (lazy)
+			__atomic_or_fetch(&p[i].flags, PG_lazyfree, __ATOMIC_RELAXED);
+		else
+			__atomic_and_fetch(&p[i].flags, ~(u32)PG_lazyfree, __ATOMIC_RELAXED);
+}
+
+bool lazyfree_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr)
+{
+	vaddr_t haddr = ALIGN_DOWN(addr, PMD_SIZE);
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+	pmd_t e = pmdp_get(pmd);
+
+	if (!pmd_trans_huge(e)) {
+		spin_unlock(ptl);
+		return false;
+	}
+	struct page *p = huge_pmd_page(e);
+	if (huge_page_exclusive(p)) {
+		/* Invalid, flushed, then clean: a write from here on faults and
+		 * waits for this lock, or finds the clean entry and sets D in
+		 * it; none is lost in a stale dirty translation. */
+		pmd_t old = huge_invalidate(pmd);
+		flush_tlb_range(&mm->tlb, haddr, haddr + PMD_SIZE);
+		set_pmd(pmd, pmd_mkclean(old));
+		set_huge_lazy(p, true);
+		__atomic_add_fetch(&lazyfree_stats.pglazyfree, PT_ENTRIES, __ATOMIC_RELAXED);
+	}
+	spin_unlock(ptl);
+	return true;
+}
+
+bool reclaim_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr)
+{
+	vaddr_t haddr = ALIGN_DOWN(addr, PMD_SIZE);
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+	pmd_t e = pmdp_get(pmd);
+
+	if (!pmd_trans_huge(e)) {
+		spin_unlock(ptl);
+		return false;
+	}
+	struct page *p = huge_pmd_page(e);
+	if (!(p->flags & PG_lazyfree) || !huge_page_exclusive(p)) {
+		spin_unlock(ptl);
+		return true;
+	}
+	/* D in the value the exchange returned is the last word: a CPU
+	 * sets D in the entry in memory before it writes, and cannot once
+	 * the entry is invalid. */
+	pmd_t old = huge_invalidate(pmd);
+	flush_tlb_range(&mm->tlb, haddr, haddr + PMD_SIZE);
+	if (pmd_dirty(old)) {
+		/* Written since the lazy free: the write wins. */
+		set_pmd(pmd, old);
+		set_huge_lazy(p, false);
+		spin_unlock(ptl);
+		return true;
+	}
+	pmd_clear(pmd);
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		__atomic_sub_fetch(&p[i].mapcount, 1, __ATOMIC_RELAXED);
+	paddr_t deposit = withdraw_table(pmd);
+	spin_unlock(ptl);
+	set_huge_lazy(p, false);
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		put_page(&p[i]);
+	mm_table_free(mm, deposit);
+	__atomic_add_fetch(&lazyfree_stats.pglazyfreed, PT_ENTRIES, __ATOMIC_RELAXED);
 	return true;
 }

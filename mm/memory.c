@@ -18,6 +18,9 @@
  * without locks; a PMD is looked at without its lock too, and a huge one
  * is handled under pmd_lock after a second look (mm/huge_memory.c).
  *
+ *  - lazy free and its reclaim (MADV_FREE): clean and mark, then drop
+ *    what is still clean (see the end of this file).
+ *
  * A huge PMD the range covers whole is handled as one entry; one the range
  * covers in part is split first (split_huge_pmd), and its PTEs handled.
  */
@@ -408,4 +411,115 @@ void copy_range(struct mm *parent, struct mm *child, vaddr_t start, vaddr_t end,
 	mmap_assert_write_locked(parent);
 	if (for_each_pte(parent, start, end, &w, &c))
 		flush_tlb_range(&parent->tlb, start, end);
+}
+
+/* --- lazy free and reclaim --- */
+
+struct lazyfree_stats lazyfree_stats;
+
+static void count_pages(u64 *counter, u64 n)
+{
+	__atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
+}
+
+/* Mapped here alone and not pinned: lazy free may mark it, reclaim drop it. */
+static bool page_lazyfree_candidate(const struct page *p)
+{
+	return p->mapcount == 1 && page_exclusive(p);
+}
+
+/* The D bit goes through an exchange (the slot is none in between, and a
+ * write faults and waits for this table's lock), never a read then a
+ * store, which would lose a D the CPU sets in between. A write through a
+ * translation still cached dirty until the walk's flush races the lazy
+ * free itself, and may be discarded, as in Linux. */
+static bool lazyfree_one(struct mm *mm, pte_t *pte, vaddr_t va, void *arg)
+{
+	pte_t e = ptep_get(pte);
+
+	(void)mm, (void)va, (void)arg;
+	if (!pte_present(e))
+		return false;
+	struct page *p = phys_to_page(pte_paddr(e));
+	if (!page_lazyfree_candidate(p))
+		return false;
+	set_pte(pte, pte_mkclean(ptep_get_and_clear(pte)));
+	__atomic_or_fetch(&p->flags, PG_lazyfree, __ATOMIC_RELAXED);
+	count_pages(&lazyfree_stats.pglazyfree, 1);
+	return true;
+}
+
+static bool lazyfree_huge(struct mm *mm, pmd_t *pmd, vaddr_t va, void *arg, bool *flush)
+{
+	(void)arg, (void)flush; /* it flushes the 2 MiB itself */
+	return lazyfree_huge_pmd(mm, pmd, va);
+}
+
+void lazyfree_range(struct mm *mm, vaddr_t start, vaddr_t end)
+{
+	static const struct pte_walker w = { NULL, lazyfree_one, lazyfree_huge };
+
+	mmap_assert_locked(mm);
+	if (for_each_pte(mm, start, end, &w, NULL))
+		flush_tlb_range(&mm->tlb, start, end);
+}
+
+/* Drops the lazily freed, still clean pages of [va, end) in one PTE table:
+ * each entry is exchanged for none under the table's lock and the D bit
+ * of the returned value decides (set: written since, put back, unmarked);
+ * the pages are freed after the flush, as zap_pte_table does. */
+static void reclaim_pte_table(struct mm *mm, pmd_t *pmd, vaddr_t va, vaddr_t end,
+			      struct zap_batch *b)
+{
+	const vaddr_t start = va;
+	struct spinlock *ptl;
+	pte_t *pte = pte_offset_map_lock(mm, pmd, va, &ptl);
+
+	b->count = 0;
+	if (!pte)
+		return; /* not a table any more: nothing of this pass's to drop */
+	for (; va < end; va += PAGE_SIZE, pte++) {
+		pte_t e = ptep_get(pte);
+		if (!pte_present(e))
+			continue;
+		struct page *p = phys_to_page(pte_paddr(e));
+		if (!(p->flags & PG_lazyfree) || !page_lazyfree_candidate(p))
+			continue;
+		pte_t old = ptep_get_and_clear(pte);
+		if (pte_dirty(old)) {
+			set_pte(pte, old);
+			__atomic_and_fetch(&p->flags, ~(u32)PG_lazyfree, __ATOMIC_RELAXED);
+			continue;
+		}
+		__atomic_sub_fetch(&p->mapcount, 1, __ATOMIC_RELAXED);
+		b->pages[b->count++] = p;
+	}
+	if (!b->count) {
+		pte_unmap_unlock(pte, ptl);
+		return;
+	}
+	flush_tlb_range(&mm->tlb, start, end);
+	pte_unmap_unlock(pte, ptl);
+	for (u32 i = 0; i < b->count; i++)
+		put_page(b->pages[i]);
+	count_pages(&lazyfree_stats.pglazyfreed, b->count);
+}
+
+void reclaim_lazyfree_range(struct mm *mm, vaddr_t va, vaddr_t end)
+{
+	struct zap_batch batch;
+
+	mmap_assert_locked(mm);
+	while (va < end) {
+		const vaddr_t next = pmd_addr_end(va, end);
+		pmd_t *pmd = mm_pmd_lookup(mm, va);
+		bool huge_done = pmd && pmd_trans_huge(pmdp_get(pmd)) &&
+				 reclaim_huge_pmd(mm, pmd, va);
+		if (pmd && !huge_done) {
+			pmd_t m = pmdp_get(pmd);
+			if (pmd_present(m) && !pmd_leaf(m))
+				reclaim_pte_table(mm, pmd, va, next, &batch);
+		}
+		va = next;
+	}
 }

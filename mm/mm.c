@@ -159,6 +159,29 @@ int mm_dontneed(struct mm *mm, vaddr_t start, u64 len)
 	return 0;
 }
 
+/* Shared, like DONTNEED: the pages stay mapped, only entries' D bits and
+ * page flags change (mm/memory.c). */
+int mm_lazyfree(struct mm *mm, vaddr_t start, u64 len)
+{
+	if (start + len > USER_TOP || start + len < start ||
+	    !IS_ALIGNED(start | len, PAGE_SIZE))
+		return vma_errno(VMA_EINVAL);
+	mmap_read_lock(mm);
+	lazyfree_range(mm, start, start + len);
+	mmap_read_unlock(mm);
+	return 0;
+}
+
+/* The reclaim pass over every VMA (shared mmap_lock: faults and writes
+ * run beside it, which is what its D-bit check is for). */
+void reclaim_lazyfree(struct mm *mm)
+{
+	mmap_read_lock(mm);
+	for (u32 i = 0; i < mm->vmas.count; i++)
+		reclaim_lazyfree_range(mm, mm->vmas.v[i].start, mm->vmas.v[i].end);
+	mmap_read_unlock(mm);
+}
+
 struct mm *mm_fork(struct mm *parent)
 {
 	struct mm *child = mm_create(parent->home_node);

@@ -285,6 +285,9 @@ void put_page(struct page *p)
 	if (p->mapcount || p->pincount)
 		panic("put_page: P0x%lx freed while mapped (mapcount %d) or pinned (pincount %d)",
 		      page_to_phys(p), p->mapcount, p->pincount);
+	/* A lazily freed page zapped or unmapped before reclaim saw it: the
+	 * next owner's page is not lazy. */
+	p->flags &= ~PG_lazyfree;
 	release_block(p, 0);
 }
 

@@ -35,6 +35,7 @@ ALLOWED = [
     ("mm/tlb.c", ["apic.h", "cpu.h", "irq.h", "tlb.h"],
      "the shootdown: its vector, the IPI, the local flush"),
     # kernel/
+    ("kernel/bugs.c", ["tsc.h"], "race_delay_us holds a switch's race window open (udelay)"),
     ("kernel/fault.c", ["trap.h"], "the fault report names the trap (trap_name)"),
     ("kernel/log.c", ["serial.h"], "the console"),
     ("kernel/main.c", ["acpi_tables.h", "apic.h", "cpu.h", "desc.h", "serial.h", "trap.h", "tsc.h"],

@@ -36,4 +36,9 @@ struct bug_switch {
 bool bugs_enable(const char *list, const struct cmdline *c, char *err, size_t err_size);
 void bugs_report(void);
 
+/* The named race window of a switch that is on: held open race_delay_us
+ * (boot option, default 0) so the race it opens is hit within seconds
+ * under TCG. Called only on a switch's buggy path. */
+void bug_race_window(void);
+
 #endif

@@ -20,6 +20,7 @@ struct cmdline {
 	u64 numa_scan_pages;
 	u32 thp;              /* enum thp_mode */
 	u32 fake_nodes;       /* numa=fake=N */
+	u64 race_delay_us;    /* widens each bug switch's race window */
 	const char *expect_topology; /* what the runner configured (topology suite) */
 };
 

@@ -76,6 +76,16 @@ bool change_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr, u32 prot, bool *sp
  * per 4 KiB page instead (a sub-page is pinned): the caller splits. */
 bool copy_huge_pmd(struct mm *parent, struct mm *child, pmd_t *pmd, vaddr_t addr, bool *flush);
 
+/* Lazy free of a whole huge PMD (shared mmap_lock): a huge page mapped
+ * here alone gets a clean entry (flushed) and its sub-pages PG_lazyfree.
+ * False when the PMD is no longer huge under the lock: the caller looks
+ * at what it became. */
+bool lazyfree_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr);
+/* Reclaim's look at a huge PMD (shared mmap_lock): a lazily freed huge
+ * page whose entry is still clean is unmapped whole and freed with its
+ * deposit; a dirty one stays mapped and loses the mark. False as above. */
+bool reclaim_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr);
+
 /* Deposited tables on the PMD table holding pmd (the audit). */
 u64 huge_pmd_deposits(const pmd_t *pmd_table);
 

@@ -51,6 +51,25 @@ void zap_range_keep_tables(struct mm *mm, vaddr_t start, vaddr_t end);
 void change_protection(struct mm *mm, vaddr_t start, vaddr_t end, u32 prot);
 void copy_range(struct mm *parent, struct mm *child, vaddr_t start, vaddr_t end, u32 prot);
 
+/*
+ * Lazy free (MADV_FREE, shared mmap_lock): the pages of the range stay
+ * mapped; each one mapped there alone gets a clean entry (flushed) and
+ * PG_lazyfree. reclaim_lazyfree drops every lazily freed page whose entry
+ * is still clean (a later read finds a demand-zero page) and keeps, and
+ * unmarks, one written since (D set). Huge PMDs the range covers whole are
+ * handled as one entry; one covered in part is split.
+ */
+struct lazyfree_stats {
+	u64 pglazyfree;  /* pages marked (Linux's vmstat names) */
+	u64 pglazyfreed; /* marked pages reclaim freed */
+};
+extern struct lazyfree_stats lazyfree_stats;
+int mm_lazyfree(struct mm *mm, vaddr_t start, u64 len);
+void reclaim_lazyfree(struct mm *mm);
+/* Their range steps (mmap_lock held, shared is enough). */
+void lazyfree_range(struct mm *mm, vaddr_t start, vaddr_t end);
+void reclaim_lazyfree_range(struct mm *mm, vaddr_t start, vaddr_t end);
+
 /* Resolves a user-address fault in mm as if the CPU had taken it: true
  * when the access may be retried, false with mm->segv filled when the
  * VMA forbids it. */

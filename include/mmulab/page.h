@@ -22,6 +22,7 @@ enum page_flags {
 	PG_head = 1 << 2,     /* head of a compound (multi-page) allocation */
 	PG_tail = 1 << 3,     /* part of one; head points at the head */
 	PG_poisoned = 1 << 4, /* free, and filled with PAGE_POISON since it was freed */
+	PG_lazyfree = 1 << 5, /* lazily freed (mm_lazyfree): reclaim may drop it while clean */
 };
 
 /*

@@ -190,6 +190,9 @@ static inline bool pte_pat(pte_t e) { return e.PT_RAW & _PAGE_PAT; }
 static inline pmd_t pmd_mkinvalid(pmd_t e) { return __pmd(e.PT_RAW & ~(_PAGE_PRESENT | _PAGE_PROTNONE)); }
 static inline pmd_t pmd_wrprotect(pmd_t e) { return __pmd(e.PT_RAW & ~_PAGE_RW); }
 static inline pmd_t pmd_mkpat(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_PAT_LARGE); }
+/* Lazy free (MADV_FREE): a clean entry says "not written since". */
+static inline pmd_t pmd_mkclean(pmd_t e) { return __pmd(e.PT_RAW & ~_PAGE_DIRTY); }
+static inline pte_t pte_mkclean(pte_t e) { return __pte(e.PT_RAW & ~_PAGE_DIRTY); }
 
 /* A huge leaf with the same frame, A, D and PAT, and new permission bits
  * (from prot_to_leaf_bits, which never sets bit 7 or 12). */
