@@ -22,6 +22,7 @@
 #include <mmulab/bugs.h>
 #include <mmulab/kernel.h>
 #include <mmulab/memory.h>
+#include <mmulab/numa_balance.h>
 #include <mmulab/page.h>
 #include <mmulab/percpu.h>
 #include <mmulab/tlb.h>
@@ -158,6 +159,15 @@ bool huge_pmd_fault(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr
 	pmd_t e = pmdp_get(pmd);
 	/* Invalid-huge exists only inside a split, which holds this lock. */
 	ASSERT(!pmd_is_invalid_huge(e));
+	if (pmd_protnone(e)) {
+		/* A huge NUMA hint: moved or restored whole, else split (the
+		 * 4 KiB path then finds present PTEs). */
+		bool whole = do_huge_numa_page(mm, v, pmd, addr);
+		spin_unlock(ptl);
+		if (!whole)
+			split_huge_pmd(mm, pmd, addr);
+		return whole;
+	}
 	bool split = pmd_trans_huge(e) && (access & VM_WRITE) && !pmd_write(e);
 	bool spurious = pmd_trans_huge(e) && !split;
 	if (spurious) {
@@ -189,7 +199,7 @@ static pmd_t split_take_entry(pmd_t *pmd)
 
 static void split_huge_pmd_locked(struct mm *mm, pmd_t *pmd, vaddr_t haddr)
 {
-	ASSERT(pmd_present(*pmd));
+	ASSERT(pmd_present(*pmd) || pmd_protnone(*pmd));
 	pmd_t old = split_take_entry(pmd);
 	flush_tlb_range(&mm->tlb, haddr, haddr + PMD_SIZE);
 	paddr_t table = withdraw_table(pmd);

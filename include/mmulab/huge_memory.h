@@ -38,6 +38,9 @@ struct thp_stats {
 	u64 thp_fault_alloc;    /* huge PMDs a fault mapped */
 	u64 thp_fault_fallback; /* huge faults that found no order-9 block: 4 KiB instead */
 	u64 thp_split_pmd;      /* huge PMDs split into tables */
+	u64 thp_migration_success; /* huge hints that moved all 2 MiB whole */
+	u64 thp_migration_fail;    /* huge hints whose move was refused: split instead */
+	u64 thp_collapse_alloc;    /* 2 MiB ranges thp_collapse made huge again */
 };
 extern struct thp_stats thp_stats;
 
