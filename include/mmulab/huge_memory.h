@@ -79,6 +79,20 @@ bool change_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr, u32 prot, bool *sp
  * per 4 KiB page instead (a sub-page is pinned): the caller splits. */
 bool copy_huge_pmd(struct mm *parent, struct mm *child, pmd_t *pmd, vaddr_t addr, bool *flush);
 
+/* What thp_collapse did. */
+enum thp_collapse_result {
+	COLLAPSE_DONE,
+	COLLAPSE_NOT_ALLOWED, /* no VMA allowing huge pages covers the 2 MiB */
+	COLLAPSE_NOT_TABLE,   /* the PMD is none or already huge */
+	COLLAPSE_NOT_PRESENT, /* an entry is none, a hint or migrating */
+	COLLAPSE_BUSY,        /* a sub-page is pinned or shared */
+	COLLAPSE_NOMEM,       /* no order-9 block on this CPU's node */
+};
+/* Like MADV_COLLAPSE: 512 present 4 KiB entries of the 2 MiB holding addr,
+ * each the only user of its page, become one huge PMD over a fresh order-9
+ * copy on this CPU's node; the old PTE table becomes its deposit. */
+enum thp_collapse_result thp_collapse(struct mm *mm, vaddr_t addr);
+
 /* Deposited tables on the PMD table holding pmd (the audit). */
 u64 huge_pmd_deposits(const pmd_t *pmd_table);
 

@@ -209,6 +209,8 @@ static inline pmd_t pmd_mkprotnone(pmd_t e)
 {
 	return __pmd((e.PT_RAW & ~_PAGE_PRESENT) | _PAGE_PROTNONE | _PAGE_ACCESSED);
 }
+static inline pmd_t pmd_mkyoung(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_ACCESSED); }
+static inline pmd_t pmd_mkdirty(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_DIRTY); }
 /* The same huge leaf bits on another 2 MiB frame (a huge migration). */
 static inline pmd_t pmd_set_huge_paddr(pmd_t e, paddr_t pa)
 {
