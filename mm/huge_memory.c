@@ -349,17 +349,15 @@ static enum thp_collapse_result collapse_check_table(const pte_t *pte)
 
 /* The VMA and the PMD, looked at again under whichever mmap_lock is held. */
 static enum thp_collapse_result collapse_target(struct mm *mm, vaddr_t haddr,
-						const struct vma **v, pmd_t **pmd)
+						const struct vma **v, pmd_t **pmd_out)
 {
 	*v = vma_find(&mm->vmas, haddr);
 	if (!*v || !thp_allowed(*v, haddr))
 		return COLLAPSE_NOT_ALLOWED;
-	*pmd = mm_pmd_lookup(mm, haddr);
-	if (!*pmd)
+	pmd_t *pmd = mm_pmd_lookup(mm, haddr);
+	if (!pmd || !pmd_present(pmdp_get(pmd)) || pmd_leaf(pmdp_get(pmd)))
 		return COLLAPSE_NOT_TABLE;
-	pmd_t m = pmdp_get(*pmd);
-	if (!pmd_present(m) || pmd_leaf(m))
-		return COLLAPSE_NOT_TABLE;
+	*pmd_out = pmd;
 	return COLLAPSE_DONE;
 }
 
