@@ -61,7 +61,9 @@ static struct mm *huge_here(struct test *t, u64 seed)
 	return mm;
 }
 
-/* Hint faults a huge hint from cpu needs to move (one or two by policy). */
+/* Hint faults from one node a huge hint needs to move: one or two by
+ * policy; twostage may need one fewer, since a page's last-node record
+ * outlives a free and the block may come with a record of that node. */
 static u32 rounds_to_move(void)
 {
 	return numa_policy() == NUMA_POLICY_FIRST ? 1 : 2;
@@ -82,7 +84,7 @@ static void remote_hint_moves_whole(struct test *t)
 	u64 moved = thp_stats.thp_migration_success, splits = thp_stats.thp_split_pmd;
 	struct free_snapshot hinted = free_snapshot();
 
-	for (u32 r = 1; r <= rounds_to_move(); r++) {
+	for (u32 r = 1; r <= rounds_to_move() && huge_node(mm) == home; r++) {
 		EXPECT_EQ(t, numa_scan(mm, USER_BASE, USER_BASE + PMD_SIZE), 1);
 		EXPECT_TRUE(t, pmd_protnone(pmd_at(mm, USER_BASE)));
 		EXPECT_EQ(t, read_from(t, away_cpu, mm, USER_BASE, HUGE_PAGES, 21), 0);
@@ -152,7 +154,7 @@ static void failed_move_splits(struct test *t)
 		mm_destroy(mm);
 		test_error(t, "more than %u blocks of order >= 9 on node %d", MAX_TAKEN, away);
 	}
-	for (u32 r = 1; r <= rounds_to_move(); r++) {
+	for (u32 r = 1; r <= rounds_to_move() && pmd_trans_huge(pmd_at(mm, USER_BASE)); r++) {
 		EXPECT_EQ(t, numa_scan(mm, USER_BASE, USER_BASE + PMD_SIZE), 1);
 		EXPECT_EQ(t, read_from(t, away_cpu, mm, USER_BASE, HUGE_PAGES, 22), 0);
 	}
