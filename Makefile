@@ -187,10 +187,11 @@ check: deps
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
 	$(PYTHON) tests/matrix.py --out $(BUILD)/check
 
-# The fault-cost figures (numa_bench), as "# bench:" lines.
+# The fault-cost figures (numa_bench, and thp_bench: opt-in, 2 MiB faults
+# and copies cost the emulator seconds), as "# bench:" lines.
 bench: deps
 	$(MAKE) all
-	./run-qemu.sh --nodes 2 --cpus 2 --cmdline "tests=numa_bench" --log $(BUILD)/bench.log >/dev/null
+	./run-qemu.sh --nodes 2 --cpus 2 --cmdline "tests=numa_bench,thp_bench" --log $(BUILD)/bench.log >/dev/null
 	@grep '# bench:' $(BUILD)/bench.log | sed 's/^ *# //'
 
 # Mutation testing (tools/mutate.py): slow, not part of check; check only

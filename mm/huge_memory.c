@@ -22,8 +22,10 @@
 #include <mmulab/bugs.h>
 #include <mmulab/kernel.h>
 #include <mmulab/memory.h>
+#include <mmulab/numa_balance.h>
 #include <mmulab/page.h>
 #include <mmulab/percpu.h>
+#include <mmulab/string.h>
 #include <mmulab/tlb.h>
 #include <mmulab/vma.h>
 
@@ -159,6 +161,15 @@ bool huge_pmd_fault(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr
 	/* Invalid-huge exists only while a split, lazy free or reclaim holds
 	 * this lock. */
 	ASSERT(!pmd_is_invalid_huge(e));
+	if (pmd_protnone(e)) {
+		/* A huge NUMA hint: moved or restored whole, else split (the
+		 * 4 KiB path then finds present PTEs). */
+		bool whole = do_huge_numa_page(mm, v, pmd, addr);
+		spin_unlock(ptl);
+		if (!whole)
+			split_huge_pmd(mm, pmd, addr);
+		return whole;
+	}
 	bool split = pmd_trans_huge(e) && (access & VM_WRITE) && !pmd_write(e);
 	bool spurious = pmd_trans_huge(e) && !split;
 	if (spurious) {
@@ -223,7 +234,7 @@ static pmd_t split_take_entry(pmd_t *pmd)
 
 static void split_huge_pmd_locked(struct mm *mm, pmd_t *pmd, vaddr_t haddr)
 {
-	ASSERT(pmd_present(*pmd));
+	ASSERT(pmd_present(*pmd) || pmd_protnone(*pmd));
 	pmd_t old = split_take_entry(pmd);
 	flush_tlb_range(&mm->tlb, haddr, haddr + PMD_SIZE);
 	paddr_t table = withdraw_table(pmd);
@@ -428,4 +439,144 @@ bool reclaim_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr)
 	mm_table_free(mm, deposit);
 	__atomic_add_fetch(&lazyfree_stats.pglazyfreed, PT_ENTRIES, __ATOMIC_RELAXED);
 	return true;
+}
+
+/* --- collapse (MADV_COLLAPSE, khugepaged's job done synchronously) --- */
+
+/*
+ * A PTE may join a collapse when it is present and its page has no user
+ * but this mapping: a pinned sub-page must stay the frame the pin holds
+ * (a device may write it), a shared one is another mapping's data too.
+ */
+static enum thp_collapse_result collapse_check_pte(pte_t e)
+{
+	if (!pte_present(e))
+		return COLLAPSE_NOT_PRESENT;
+	const struct page *p = phys_to_page(pte_paddr(e));
+	if (p->refcount != 1 || p->mapcount != 1)
+		return COLLAPSE_BUSY;
+	return COLLAPSE_DONE;
+}
+
+static enum thp_collapse_result collapse_check_table(const pte_t *pte)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		enum thp_collapse_result r = collapse_check_pte(pte[i]);
+		if (r != COLLAPSE_DONE)
+			return r;
+	}
+	return COLLAPSE_DONE;
+}
+
+/* The VMA and the PMD, looked at again under whichever mmap_lock is held. */
+static enum thp_collapse_result collapse_target(struct mm *mm, vaddr_t haddr,
+						const struct vma **v, pmd_t **pmd_out)
+{
+	*v = vma_find(&mm->vmas, haddr);
+	if (!*v || !thp_allowed(*v, haddr))
+		return COLLAPSE_NOT_ALLOWED;
+	pmd_t *pmd = mm_pmd_lookup(mm, haddr);
+	if (!pmd || !pmd_present(pmdp_get(pmd)) || pmd_leaf(pmdp_get(pmd)))
+		return COLLAPSE_NOT_TABLE;
+	*pmd_out = pmd;
+	return COLLAPSE_DONE;
+}
+
+/* Under the shared mmap_lock, like khugepaged's scan: is it worth an
+ * order-9 allocation? */
+static enum thp_collapse_result collapse_scan(struct mm *mm, vaddr_t haddr)
+{
+	const struct vma *v;
+	pmd_t *pmd;
+	struct spinlock *ptl;
+
+	mmap_read_lock(mm);
+	enum thp_collapse_result r = collapse_target(mm, haddr, &v, &pmd);
+	pte_t *pte = r == COLLAPSE_DONE ? pte_offset_map_lock(mm, pmd, haddr, &ptl) : NULL;
+	if (pte) {
+		r = collapse_check_table(pte);
+		pte_unmap_unlock(pte, ptl);
+	} else if (r == COLLAPSE_DONE) {
+		r = COLLAPSE_NOT_TABLE;
+	}
+	mmap_read_unlock(mm);
+	return r;
+}
+
+/*
+ * pmd_lock, then the PTE table's lock, every entry checked again: then
+ * each PTE is cleared (the exchange returns the A/D bits a CPU set until
+ * then) and the 2 MiB flushed, so no CPU can write an old page while it is
+ * copied; then the cleared table becomes the deposit and the huge PMD is
+ * written. The old pages are returned in old[] for after the unlock.
+ */
+static enum thp_collapse_result collapse_locked(struct mm *mm, const struct vma *v, pmd_t *pmd,
+						vaddr_t haddr, struct page *huge,
+						struct page **old)
+{
+	struct spinlock *pml = pmd_lock(mm, pmd), *ptl;
+	pte_t *pte = pte_offset_map_lock(mm, pmd, haddr, &ptl);
+	enum thp_collapse_result r = pte ? collapse_check_table(pte) : COLLAPSE_NOT_TABLE;
+
+	if (r != COLLAPSE_DONE) {
+		if (pte)
+			pte_unmap_unlock(pte, ptl);
+		spin_unlock(pml);
+		return r;
+	}
+	bool dirty = false;
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		pte_t e = ptep_get_and_clear(&pte[i]);
+		dirty |= pte_dirty(e);
+		old[i] = phys_to_page(pte_paddr(e));
+	}
+	flush_tlb_range(&mm->tlb, haddr, haddr + PMD_SIZE);
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		memcpy(page_address(&huge[i]), page_address(old[i]), PAGE_SIZE);
+		huge[i].mapcount = 1;
+		old[i]->mapcount = 0;
+	}
+	pmd_t e = pmd_mkyoung(pmd_mkhuge(page_to_phys(huge), anon_leaf_bits(v->prot, true)));
+	pte_unmap_unlock(pte, ptl);
+	/* Every PTE is clear: the table is a deposit like any other. */
+	deposit_table(pmd, pmd_paddr(pmdp_get(pmd)));
+	set_pmd(pmd, dirty ? pmd_mkdirty(e) : e);
+	spin_unlock(pml);
+	return COLLAPSE_DONE;
+}
+
+/*
+ * The scan and the allocation under the shared mmap_lock (or none); the
+ * change itself under the exclusive one, as Linux's collapse does: the
+ * zaps of munmap and DONTNEED walk a PTE table they looked up without its
+ * lock, and must not find it turned into a deposit under them.
+ */
+enum thp_collapse_result thp_collapse(struct mm *mm, vaddr_t addr)
+{
+	vaddr_t haddr = ALIGN_DOWN(addr, PMD_SIZE);
+	enum thp_collapse_result r = collapse_scan(mm, haddr);
+
+	if (r != COLLAPSE_DONE)
+		return r;
+	struct page *huge = alloc_pages(this_cpu()->node, HUGE_ORDER, ALLOC_THISNODE);
+	if (!huge)
+		return COLLAPSE_NOMEM;
+	split_page(huge, HUGE_ORDER);
+	/* Per call, on the stack (4 KiB of the 16, like a zap's batch):
+	 * collapses of different address spaces run at once. */
+	struct page *old[PT_ENTRIES];
+	const struct vma *v;
+	pmd_t *pmd;
+
+	mmap_write_lock(mm);
+	r = collapse_target(mm, haddr, &v, &pmd);
+	if (r == COLLAPSE_DONE)
+		r = collapse_locked(mm, v, pmd, haddr, huge, old);
+	mmap_write_unlock(mm);
+	/* After the flush: no CPU reaches an old page any more. */
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		put_page(r == COLLAPSE_DONE ? old[i] : &huge[i]);
+	if (r == COLLAPSE_DONE)
+		count(&thp_stats.thp_collapse_alloc);
+	return r;
 }

@@ -17,6 +17,8 @@
 
 #include <mmulab/numa_balance.h>
 #include <mmulab/bugs.h>
+#include <mmulab/huge_memory.h>
+#include <mmulab/kernel.h>
 #include <mmulab/memory.h>
 #include <mmulab/percpu.h>
 #include <mmulab/string.h>
@@ -62,6 +64,59 @@ bool migrate_one(struct mm *mm, pte_t *pte, vaddr_t addr, int node)
 	put_page(page);
 	count(&numa_stats.pgmigrate_success);
 	count(&numa_stats.matrix[from][node]);
+	return true;
+}
+
+static bool huge_page_movable(const struct page *p)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (p[i].refcount != 1 || p[i].mapcount != 1)
+			return false;
+	return true;
+}
+
+/*
+ * The whole 2 MiB of a huge hint, in one piece. The entry is protnone and
+ * the scanner that made it so flushed every CPU before returning: no CPU
+ * holds or can load a translation of the old frames, and every fault on
+ * the range waits for the pmd_lock held here; so the copy needs no
+ * migration entry and no shootdown of its own. Any sub-page with another
+ * user (a pin, a second mapping) refuses the whole move.
+ */
+bool migrate_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr, int node)
+{
+	pmd_t old = pmdp_get(pmd);
+	struct page *page = phys_to_page(pmd_huge_paddr(old));
+	int from = page_to_nid(page);
+
+	(void)mm;
+	(void)addr;
+	ASSERT(pmd_protnone(old));
+	if (!huge_page_movable(page)) {
+		count(&numa_stats.migrate_refused_pinned);
+		count(&thp_stats.thp_migration_fail);
+		return false;
+	}
+	struct page *copy = alloc_pages(node, HUGE_ORDER, ALLOC_THISNODE);
+	if (!copy) {
+		count(&numa_stats.migrate_refused_nomem);
+		count(&thp_stats.thp_migration_fail);
+		return false;
+	}
+	split_page(copy, HUGE_ORDER);
+	memcpy(page_address(copy), page_address(page), PMD_SIZE);
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		copy[i].mapcount = 1;
+	copy->last_cpu = page->last_cpu;
+	copy->last_node = page->last_node;
+	set_pmd(pmd, pmd_set_huge_paddr(old, page_to_phys(copy)));
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		page[i].mapcount = 0;
+		put_page(&page[i]);
+	}
+	count(&thp_stats.thp_migration_success);
+	__atomic_add_fetch(&numa_stats.pgmigrate_success, PT_ENTRIES, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&numa_stats.matrix[from][node], PT_ENTRIES, __ATOMIC_RELAXED);
 	return true;
 }
 

@@ -88,11 +88,46 @@ static bool scannable(const struct vma *v)
 	return v->prot && (v->flags & VMA_ANON) && !(v->flags & VMA_NO_MIGRATE);
 }
 
+static bool huge_has_other_users(const struct page *p)
+{
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (has_other_users(&p[i]))
+			return true;
+	return false;
+}
+
+/*
+ * A huge PMD becomes one huge hint, under pmd_lock after a second look
+ * (split, zapped or already hinted meanwhile: left alone). The exchange
+ * to the invalid form first catches every A/D bit a CPU sets until then,
+ * and the slot never reads none (a lockless DONTNEED would skip it).
+ */
+static u64 scan_huge_pmd(struct mm *mm, pmd_t *pmd)
+{
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+	pmd_t e = pmdp_get(pmd);
+	bool hint = pmd_trans_huge(e) && pmd_present(e) &&
+		    !huge_has_other_users(phys_to_page(pmd_huge_paddr(e)));
+
+	if (hint)
+		set_pmd(pmd, pmd_mkprotnone(pmdp_invalidate(pmd)));
+	spin_unlock(ptl);
+	return hint;
+}
+
 static u64 scan_vma(struct mm *mm, vaddr_t start, vaddr_t end)
 {
 	u64 changed = 0;
 
 	for (vaddr_t va = start; va < end; va += PAGE_SIZE) {
+		pmd_t *pmd = mm_pmd_lookup(mm, va);
+		if (pmd && pmd_trans_huge(pmdp_get(pmd))) {
+			u64 huge = scan_huge_pmd(mm, pmd);
+			__atomic_add_fetch(&numa_stats.numa_huge_pte_updates, huge, __ATOMIC_RELAXED);
+			changed += huge;
+			va = ALIGN_DOWN(va, PMD_SIZE) + PMD_SIZE - PAGE_SIZE;
+			continue;
+		}
 		struct spinlock *ptl;
 		pte_t *pte = mm_pte_lookup_lock(mm, va, &ptl);
 		if (!pte)
@@ -118,9 +153,10 @@ u64 numa_scan(struct mm *mm, vaddr_t start, vaddr_t end)
 			changed += scan_vma(mm, MAX(v->start, start), MIN(v->end, end));
 	}
 	/* Hinting is a downgrade: nobody may rely on it before every CPU has
-	 * flushed, so the scan returns only after the shootdown. */
+	 * flushed, so the scan returns only after the shootdown (a huge hint
+	 * covers its whole 2 MiB, maybe beyond [start, end)). */
 	if (changed)
-		flush_tlb_range(&mm->tlb, start, end);
+		flush_tlb_range(&mm->tlb, ALIGN_DOWN(start, PMD_SIZE), ALIGN_UP(end, PMD_SIZE));
 	mmap_read_unlock(mm);
 	__atomic_add_fetch(&numa_stats.numa_pte_updates, changed, __ATOMIC_RELAXED);
 	return changed;
@@ -156,6 +192,34 @@ bool do_numa_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr)
 	return true;
 }
 
+/*
+ * A hint fault on a huge protnone PMD (pmd_lock held, the entry looked at
+ * again): the same target-node policy as a 4 KiB hint, decided by the
+ * first sub-page's record; then the whole 2 MiB moves, or stays and is
+ * restored. False when the migration failed (pinned or shared sub-page,
+ * no order-9 block on the target): the caller splits, and the sub-pages
+ * go on as 4 KiB pages (later hints move them one by one).
+ */
+bool do_huge_numa_page(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr)
+{
+	int here = this_cpu()->node;
+	pmd_t e = pmdp_get(pmd);
+	struct page *p = phys_to_page(pmd_huge_paddr(e));
+
+	__atomic_add_fetch(&numa_stats.numa_hint_faults, 1, __ATOMIC_RELAXED);
+	if (page_to_nid(p) == here)
+		__atomic_add_fetch(&numa_stats.numa_hint_faults_local, 1, __ATOMIC_RELAXED);
+	if (should_migrate(p, here)) {
+		if (!migrate_huge_pmd(mm, pmd, addr, here))
+			return false;
+		__atomic_add_fetch(&numa_stats.numa_pages_migrated, PT_ENTRIES, __ATOMIC_RELAXED);
+	}
+	/* W only if the hint kept it (see pmd_protnone) and the VMA allows it;
+	 * the frame is the new one after a move. */
+	set_pmd(pmd, pmd_modify_huge(pmdp_get(pmd), anon_leaf_bits(v->prot, pmd_write(e))));
+	return true;
+}
+
 void numa_stats_print(const char *prefix)
 {
 	printk("%snuma_pte_updates=%lu numa_hint_faults=%lu numa_hint_faults_local=%lu "
@@ -163,6 +227,7 @@ void numa_stats_print(const char *prefix)
 	       numa_stats.numa_pte_updates, numa_stats.numa_hint_faults,
 	       numa_stats.numa_hint_faults_local, numa_stats.numa_pages_migrated,
 	       numa_stats.pgmigrate_success);
+	printk("%snuma_huge_pte_updates=%lu\n", prefix, numa_stats.numa_huge_pte_updates);
 	printk("%smigrations refused: pinned or shared %lu, no memory on target %lu\n", prefix,
 	       numa_stats.migrate_refused_pinned, numa_stats.migrate_refused_nomem);
 	printk("%smigrated pages, from (rows) to (columns):\n", prefix);

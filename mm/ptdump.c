@@ -76,7 +76,7 @@ static void dump_pmds(struct dump *d, pud_t *pud, vaddr_t va, vaddr_t end)
 			continue;
 		if (pmd_trans_huge(*pmd)) {
 			line(d, 2, "PMD", pmd_index(va), va, pmd_val(*pmd), pmd_huge_paddr(*pmd),
-			     pmd_is_invalid_huge(*pmd) ? "2M-invalid" : pmd_pat(*pmd) ? "2M PAT" : "2M");
+			     pmd_is_invalid_huge(*pmd) ? "2M-invalid" : pmd_protnone(*pmd) ? "2M-protnone" : pmd_pat(*pmd) ? "2M PAT" : "2M");
 			continue;
 		}
 		bool leaf = !pmd_present(*pmd);

@@ -38,6 +38,9 @@ struct thp_stats {
 	u64 thp_fault_alloc;    /* huge PMDs a fault mapped */
 	u64 thp_fault_fallback; /* huge faults that found no order-9 block: 4 KiB instead */
 	u64 thp_split_pmd;      /* huge PMDs split into tables */
+	u64 thp_migration_success; /* huge hints that moved all 2 MiB whole */
+	u64 thp_migration_fail;    /* huge hints whose move was refused: split instead */
+	u64 thp_collapse_alloc;    /* 2 MiB ranges thp_collapse made huge again */
 };
 extern struct thp_stats thp_stats;
 
@@ -85,6 +88,19 @@ bool lazyfree_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr);
  * page whose entry is still clean is unmapped whole and freed with its
  * deposit; a dirty one stays mapped and loses the mark. False as above. */
 bool reclaim_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr);
+/* What thp_collapse did. */
+enum thp_collapse_result {
+	COLLAPSE_DONE,
+	COLLAPSE_NOT_ALLOWED, /* no VMA allowing huge pages covers the 2 MiB */
+	COLLAPSE_NOT_TABLE,   /* the PMD is none or already huge */
+	COLLAPSE_NOT_PRESENT, /* an entry is none, a hint or migrating */
+	COLLAPSE_BUSY,        /* a sub-page is pinned or shared */
+	COLLAPSE_NOMEM,       /* no order-9 block on this CPU's node */
+};
+/* Like MADV_COLLAPSE: 512 present 4 KiB entries of the 2 MiB holding addr,
+ * each the only user of its page, become one huge PMD over a fresh order-9
+ * copy on this CPU's node; the old PTE table becomes its deposit. */
+enum thp_collapse_result thp_collapse(struct mm *mm, vaddr_t addr);
 
 /* Deposited tables on the PMD table holding pmd (the audit). */
 u64 huge_pmd_deposits(const pmd_t *pmd_table);

@@ -24,7 +24,8 @@ enum numa_policy {
  * pgmigrate_success every page moved (hint faults and explicit
  * migrate_pages() alike). */
 struct numa_stats {
-	u64 numa_pte_updates;
+	u64 numa_pte_updates;       /* entries hinted, a huge PMD counting one */
+	u64 numa_huge_pte_updates;  /* of those, huge PMDs */
 	u64 numa_hint_faults;
 	u64 numa_hint_faults_local;
 	u64 numa_pages_migrated;
@@ -63,6 +64,13 @@ bool do_numa_page(struct mm *mm, const struct vma *v, pte_t *pte, vaddr_t addr);
  * reason counted when it may not or cannot. */
 bool migrate_one(struct mm *mm, pte_t *pte, vaddr_t addr, int node);
 
+/* The fault path's handler for a huge protnone PMD in an accessible VMA
+ * (pmd_lock held): true when it is resolved at the PMD (migrated whole or
+ * restored), false when the caller must split it. */
+bool do_huge_numa_page(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr);
+/* Moves the huge page of the protnone PMD *pmd whole to node (pmd_lock
+ * held); false with the reason counted when it may not or cannot. */
+bool migrate_huge_pmd(struct mm *mm, pmd_t *pmd, vaddr_t addr, int node);
 void numa_stats_print(const char *prefix);
 
 #endif

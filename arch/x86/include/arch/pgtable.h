@@ -178,7 +178,21 @@ static inline pte_t pte_set_paddr(pte_t e, paddr_t pa)
 
 /* Huge, present or mid-split. */
 static inline bool pmd_trans_huge(pmd_t e) { return !pmd_none(e) && (e.PT_RAW & _PAGE_PSE); }
-static inline bool pmd_is_invalid_huge(pmd_t e) { return pmd_trans_huge(e) && !pmd_present(e); }
+/*
+ * A huge NUMA hint (huge protnone): P clear, PS and bit 8 (_PAGE_PROTNONE)
+ * set, the frame, A, D, PAT and the permission bits kept. Only NUMA
+ * balancing makes one (a huge PROT_NONE splits), and a write to a
+ * read-only huge PMD splits it, so the hint keeps W for the restore, as
+ * Linux's saved write did; the restore still asks the VMA.
+ */
+static inline bool pmd_protnone(pmd_t e)
+{
+	return (e.PT_RAW & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_PSE)) == (_PAGE_PROTNONE | _PAGE_PSE);
+}
+static inline bool pmd_is_invalid_huge(pmd_t e)
+{
+	return pmd_trans_huge(e) && !pmd_present(e) && !pmd_protnone(e);
+}
 static inline paddr_t pmd_huge_paddr(pmd_t e) { return e.PT_RAW & _PMD_HUGE_ADDR_MASK; }
 static inline bool pmd_write(pmd_t e) { return e.PT_RAW & _PAGE_RW; }
 static inline bool pmd_dirty(pmd_t e) { return e.PT_RAW & _PAGE_DIRTY; }
@@ -193,6 +207,18 @@ static inline pmd_t pmd_mkpat(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_PAT_LARGE
 /* Lazy free (MADV_FREE): a clean entry says "not written since". */
 static inline pmd_t pmd_mkclean(pmd_t e) { return __pmd(e.PT_RAW & ~_PAGE_DIRTY); }
 static inline pte_t pte_mkclean(pte_t e) { return __pte(e.PT_RAW & ~_PAGE_DIRTY); }
+/* From a present (or invalid) huge leaf; A set as on a 4 KiB hint. */
+static inline pmd_t pmd_mkprotnone(pmd_t e)
+{
+	return __pmd((e.PT_RAW & ~_PAGE_PRESENT) | _PAGE_PROTNONE | _PAGE_ACCESSED);
+}
+static inline pmd_t pmd_mkyoung(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_ACCESSED); }
+static inline pmd_t pmd_mkdirty(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_DIRTY); }
+/* The same huge leaf bits on another 2 MiB frame (a huge migration). */
+static inline pmd_t pmd_set_huge_paddr(pmd_t e, paddr_t pa)
+{
+	return __pmd((e.PT_RAW & ~_PMD_HUGE_ADDR_MASK) | pa);
+}
 
 /* A huge leaf with the same frame, A, D and PAT, and new permission bits
  * (from prot_to_leaf_bits, which never sets bit 7 or 12). */
@@ -202,7 +228,7 @@ static inline pmd_t pmd_modify_huge(pmd_t e, u64 bits)
 			  bits | (e.PT_RAW & (_PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_PAT_LARGE)));
 }
 
-/* The 4 KiB entry for sub-page index of a present huge leaf: the frame
+/* The 4 KiB entry for sub-page index of a present (or protnone) huge leaf: the frame
  * offset by index pages, the permission, cache, A and D bits of the huge
  * entry, and PAT moved from bit 12 to bit 7. */
 static inline pte_t pte_from_huge_pmd(pmd_t huge, unsigned index)
@@ -211,6 +237,11 @@ static inline pte_t pte_from_huge_pmd(pmd_t huge, unsigned index)
 			 _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_GLOBAL | _PAGE_NX;
 	u64 bits = huge.PT_RAW & kept;
 
+	/* A huge NUMA hint splits into present PTEs with its kept permission
+	 * bits: bit 8 is G in a present PTE, and a hint carried to 512 PTEs
+	 * would cost 512 hint faults for one. */
+	if (pmd_protnone(huge))
+		bits = (bits & ~_PAGE_PROTNONE) | _PAGE_PRESENT;
 	if (huge.PT_RAW & _PAGE_PAT_LARGE)
 		bits |= _PAGE_PAT;
 	return pte_mkleaf(pmd_huge_paddr(huge) + ((paddr_t)index << PAGE_SHIFT), bits);
