@@ -62,17 +62,6 @@ static pmd_t pmd_at(struct mm *mm, vaddr_t va)
 	return pmd ? pmdp_get(pmd) : __pmd(0);
 }
 
-/* Words checked by check_user / fill_user in [start, start + pages) that
- * do not read zero. */
-static u64 nonzero_words(vaddr_t start, u64 pages)
-{
-	u64 bad = 0, v;
-
-	for (vaddr_t va = start; va < start + pages * PAGE_SIZE; va += 512)
-		bad += user_read64(va, &v).vector != FAULT_NONE || v != 0;
-	return bad;
-}
-
 /* Written, lazily freed, not written again: the entries are clean and the
  * data still reads back until reclaim; reclaim frees every page (exactly
  * SMALL_PAGES frames come back) and the range then reads zero. */
@@ -286,7 +275,7 @@ static void writer_races_split_ad(struct test *t)
 	struct free_snapshot before = free_snapshot();
 	struct mm *mm = lazy_mm(t, PMD_SIZE, VMA_HUGE_OK);
 	int other = test_other_cpu();
-	u64 rounds_lost = 0;
+	u64 rounds_lost = 0, start = rdtsc();
 
 	if (other < 0)
 		test_skip(t, "needs a second CPU");
@@ -301,9 +290,11 @@ static void writer_races_split_ad(struct test *t)
 		test_on_cpus(t, &m, write_or_split, &r);
 		reclaim_lazyfree(mm);
 		u64 lost = lost_words(round);
-		if (lost && !rounds_lost++)
+		if (lost && !rounds_lost++) {
+			report_detect_ms(t, "thp_read_ad", start);
 			test_diag(t, "round %u: %lu of %u written words lost to reclaim", round, lost,
 				  HUGE_PAGES);
+		}
 		/* Back to a none PMD for the next round's huge fault. */
 		SETUP_TRUE(t, mm_unmap(mm, USER_BASE, PMD_SIZE) == 0);
 		SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, PMD_SIZE, VM_READ | VM_WRITE,
@@ -359,7 +350,7 @@ static void dontneed_races_reclaim(struct test *t)
 	struct free_snapshot before = free_snapshot();
 	struct mm *mm = lazy_mm(t, PMD_SIZE, VMA_HUGE_OK);
 	int other = test_other_cpu();
-	u64 survived = 0;
+	u64 survived = 0, start = rdtsc();
 
 	if (other < 0)
 		test_skip(t, "needs a second CPU");
@@ -374,8 +365,10 @@ static void dontneed_races_reclaim(struct test *t)
 		smp_barrier_init(&r.go, 2);
 		test_on_cpus(t, &m, reclaim_or_dontneed, &r);
 		u64 bad = nonzero_words(USER_BASE, HUGE_PAGES);
-		if (bad && !survived++)
+		if (bad && !survived++) {
+			report_detect_ms(t, "thp_dontneed_reclaim", start);
 			test_diag(t, "round %u: %lu words kept their data after DONTNEED", round, bad);
+		}
 		/* Back to a none PMD for the next round's huge fault. */
 		SETUP_TRUE(t, mm_unmap(mm, USER_BASE, PMD_SIZE) == 0);
 		SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, PMD_SIZE, VM_READ | VM_WRITE,

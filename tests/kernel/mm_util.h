@@ -7,6 +7,8 @@
 #include <mmulab/numa.h>
 #include <mmulab/page.h>
 #include <mmulab/test.h>
+#include <arch/cpu.h>
+#include <arch/tsc.h>
 #include "probe.h"
 
 #define USER_BASE 0x0000000040000000ULL
@@ -92,6 +94,27 @@ static inline u32 frame_diff_words(paddr_t pa, u64 seed, u32 page, u32 skip, u32
 	for (u32 j = 0; j < PAGE_SIZE / 8; j++)
 		bad += (j * 8 < skip || j * 8 >= skip_end) && w[j] != page_pattern(seed, page, j);
 	return bad;
+}
+
+/* Words of [start, start + pages) that do not read zero, or fault: one
+ * every 61 words, so every page and many offsets in it are looked at. */
+static inline u64 nonzero_words(vaddr_t start, u64 pages)
+{
+	u64 bad = 0, v;
+
+	for (u64 i = 0; i < pages * PAGE_SIZE / 8; i += 61)
+		bad += user_read64(start + i * 8, &v).vector != FAULT_NONE || v != 0;
+	return bad;
+}
+
+/* "# bench: NAME_detect_ms=" for a race case that has just caught its bug
+ * (a bug switch on, or a planted mistake): how long from the case's start
+ * (start_tsc) until the first loss showed. TSC time: under TCG, host
+ * emulation time. */
+static inline void report_detect_ms(struct test *t, const char *name, u64 start_tsc)
+{
+	test_diag(t, "bench: %s_detect_ms=%lu (case start to first loss; TSC, host emulation "
+		  "time under TCG)", name, (rdtsc() - start_tsc) / tsc_khz());
 }
 
 #endif

@@ -416,16 +416,6 @@ static void live_split_reaches_other_cpus(struct test *t)
 	expect_same_free(t, before);
 }
 
-/* The words of [start, start + pages) that do not read zero. */
-static u64 nonzero_words(vaddr_t start, u64 pages)
-{
-	u64 bad = 0, v;
-
-	for (u64 i = 0; i < pages * PAGE_SIZE / 8; i += 61)
-		bad += user_read64(start + i * 8, &v).vector != FAULT_NONE || v != 0;
-	return bad;
-}
-
 /* DONTNEED of all 2 MiB zaps the huge entry whole (no split): the PMD is
  * none, the range reads zero (a fresh page), every frame comes back. */
 static void whole_dontneed_zaps_huge(struct test *t)
@@ -527,7 +517,7 @@ static void dontneed_races_split(struct test *t)
 	struct free_snapshot before = free_snapshot();
 	struct mm *mm = huge_mm(t, VM_READ | VM_WRITE);
 	int other = test_other_cpu();
-	u64 survived = 0;
+	u64 survived = 0, start = rdtsc();
 
 	if (other < 0)
 		test_skip(t, "needs a second CPU");
@@ -540,8 +530,10 @@ static void dontneed_races_split(struct test *t)
 		smp_barrier_init(&r.go, 2);
 		test_on_cpus(t, &m, split_or_dontneed, &r);
 		u64 bad = nonzero_words(USER_BASE, HUGE_PAGES);
-		if (bad && !survived++)
+		if (bad && !survived++) {
+			report_detect_ms(t, "thp_dontneed_split", start);
 			test_diag(t, "round %u: %lu words kept their data after DONTNEED", round, bad);
+		}
 		/* Back to a none PMD for the next round's huge fault. */
 		SETUP_TRUE(t, mm_unmap(mm, USER_BASE, 2 * PMD_SIZE) == 0);
 		SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, 2 * PMD_SIZE, VM_READ | VM_WRITE,

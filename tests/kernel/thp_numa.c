@@ -27,6 +27,7 @@
 #include <mmulab/gup.h>
 #include <mmulab/huge_memory.h>
 #include <arch/cpu.h>
+#include <mmulab/smp.h>
 #include "live.h"
 #include "numa_util.h"
 
@@ -273,8 +274,90 @@ static void live_hint_moves_under_hammers(struct test *t)
 	expect_same_free(t, before);
 }
 
+/*
+ * A hint fault racing a zap: the huge page is hinted, then another CPU
+ * (the space loaded, on another node where there is one) reads every
+ * sub-page, taking the huge hint fault (a whole-2 MiB move or a restore),
+ * while this CPU DONTNEEDs all 2 MiB; released together, HINT_ZAP_ROUNDS
+ * times. Every read gives the page's data or zero, never anything else
+ * and never a fault; afterwards all 2 MiB read zero, and every frame is
+ * accounted (audit, free counts).
+ */
+#define HINT_ZAP_ROUNDS 8
+
+struct hint_zap {
+	struct mm *mm;
+	u32 reader;
+	u64 seed;
+	struct smp_barrier go;
+	u64 faults, odd;
+};
+
+static void read_through_hint(struct hint_zap *r)
+{
+	mm_switch(r->mm);
+	smp_barrier_wait(&r->go);
+	for (u32 i = 0; i < HUGE_PAGES; i++) {
+		vaddr_t va = USER_BASE + (vaddr_t)i * PAGE_SIZE;
+		u64 v = 1;
+		r->faults += user_read64(va, &v).vector != FAULT_NONE;
+		r->odd += v != 0 && v != pattern(va, r->seed);
+	}
+	mm_switch(NULL);
+}
+
+static void hint_or_zap(struct test *t, void *arg)
+{
+	struct hint_zap *r = arg;
+
+	if (this_cpu()->id == r->reader) {
+		read_through_hint(r);
+		return;
+	}
+	smp_barrier_wait(&r->go);
+	EXPECT_EQ(t, mm_dontneed(r->mm, USER_BASE, PMD_SIZE), 0);
+}
+
+static void hint_fault_races_zap(struct test *t)
+{
+	static struct hint_zap r;
+	int reader = cpu_off_node(this_cpu()->node);
+
+	if (reader < 0)
+		reader = test_other_cpu();
+	if (reader < 0)
+		test_skip(t, "needs a second CPU");
+	struct free_snapshot before = free_snapshot();
+	struct mm *mm = huge_here(t, 40);
+	struct cpumask m = { 0 };
+	cpumask_set(&m, this_cpu()->id);
+	cpumask_set(&m, (u32)reader);
+	u64 not_zero = 0;
+	for (u32 round = 0; round < HINT_ZAP_ROUNDS && !t->failed; round++) {
+		r = (struct hint_zap){ .mm = mm, .reader = (u32)reader, .seed = 40 + round };
+		EXPECT_EQ(t, numa_scan(mm, USER_BASE, USER_BASE + PMD_SIZE), 1);
+		smp_barrier_init(&r.go, 2);
+		test_on_cpus(t, &m, hint_or_zap, &r);
+		EXPECT_EQ(t, r.faults, 0);
+		EXPECT_EQ(t, r.odd, 0);
+		mm_switch(mm);
+		not_zero += nonzero_words(USER_BASE, HUGE_PAGES);
+		/* Back to a none PMD and a fresh huge page for the next round. */
+		SETUP_TRUE(t, mm_unmap(mm, USER_BASE, 2 * PMD_SIZE) == 0);
+		SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, 2 * PMD_SIZE, VM_READ | VM_WRITE,
+					  VMA_HUGE_OK) == 0);
+		SETUP_TRUE(t, fill_user(USER_BASE, HUGE_PAGES, 41 + round) == 0);
+		mm_switch(NULL);
+		SETUP_TRUE(t, pmd_leaf(pmd_at(mm, USER_BASE)));
+	}
+	EXPECT_EQ(t, not_zero, 0);
+	mm_destroy(mm);
+	expect_same_free(t, before);
+}
+
 TEST_SUITE_FLAGS(thp_numa, TEST_MM_AUDIT,
 	TEST_CASE(remote_hint_moves_whole),
 	TEST_CASE(failed_move_splits),
 	TEST_CASE(pinned_huge_not_hinted),
-	TEST_CASE(live_hint_moves_under_hammers));
+	TEST_CASE(live_hint_moves_under_hammers),
+	TEST_CASE(hint_fault_races_zap));
