@@ -187,9 +187,10 @@ bool huge_pmd_fault(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr
 /* --- the split --- */
 
 BUG_SWITCH(thp_split_clear_then_set,
-	   "4.11-era split: the huge PMD is got-and-cleared, so for a moment it reads none, and "
-	   "set to the table later; a lockless DONTNEED in that moment skips the 2 MiB and the "
-	   "old data survives the zap (Linux ced108037c2a)");
+	   "4.11-era split and huge protection change (the NUMA hint): the huge PMD is "
+	   "got-and-cleared, so for a moment it reads none, and set again later; a lockless "
+	   "DONTNEED in that moment skips the 2 MiB and the old data survives the zap "
+	   "(Linux ced108037c2a)");
 
 BUG_SWITCH(thp_invalidate_none,
 	   "the invalid form of a huge PMD is the none value (what 32-bit ARM's pmd_mknotpresent "
@@ -215,6 +216,16 @@ static pmd_t huge_invalidate(pmd_t *pmd)
 	return pmdp_invalidate(pmd);
 }
 
+pmd_t huge_pmd_take(pmd_t *pmd)
+{
+	if (BUG_ACTIVE(thp_split_clear_then_set)) {
+		pmd_t old = pmdp_get_and_clear(pmd);
+		bug_race_window(); /* the PMD reads none until it is set again */
+		return old;
+	}
+	return huge_invalidate(pmd);
+}
+
 /* Step 2 of the protocol: the old entry, and the slot left never none. The
  * switches' windows are held open race_delay_us (bug_race_window). */
 static pmd_t split_take_entry(pmd_t *pmd)
@@ -225,11 +236,7 @@ static pmd_t split_take_entry(pmd_t *pmd)
 		set_pmd(pmd, pmd_mkinvalid(old));
 		return old;
 	}
-	pmd_t old = BUG_ACTIVE(thp_split_clear_then_set) ? pmdp_get_and_clear(pmd)
-							  : huge_invalidate(pmd);
-	if (BUG_ACTIVE(thp_split_clear_then_set))
-		bug_race_window(); /* the PMD reads none until the table is set */
-	return old;
+	return huge_pmd_take(pmd);
 }
 
 static void split_huge_pmd_locked(struct mm *mm, pmd_t *pmd, vaddr_t haddr)

@@ -6,6 +6,7 @@
  */
 
 #include <mmulab/numa_balance.h>
+#include <mmulab/huge_memory.h>
 #include <mmulab/bugs.h>
 #include <mmulab/log.h>
 #include <mmulab/memory.h>
@@ -110,7 +111,7 @@ static u64 scan_huge_pmd(struct mm *mm, pmd_t *pmd)
 		    !huge_has_other_users(phys_to_page(pmd_huge_paddr(e)));
 
 	if (hint)
-		set_pmd(pmd, pmd_mkprotnone(pmdp_invalidate(pmd)));
+		set_pmd(pmd, pmd_mkprotnone(huge_pmd_take(pmd)));
 	spin_unlock(ptl);
 	return hint;
 }

@@ -102,6 +102,11 @@ enum thp_collapse_result {
  * copy on this CPU's node; the old PTE table becomes its deposit. */
 enum thp_collapse_result thp_collapse(struct mm *mm, vaddr_t addr);
 
+/* A huge PMD about to be rewritten under its lock (a split, a protection
+ * change such as a NUMA hint): returns its value, and leaves the slot in
+ * the invalid form in one exchange, never none. */
+pmd_t huge_pmd_take(pmd_t *pmd);
+
 /* Deposited tables on the PMD table holding pmd (the audit). */
 u64 huge_pmd_deposits(const pmd_t *pmd_table);
 

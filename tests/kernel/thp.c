@@ -28,6 +28,7 @@
 
 #include <mmulab/audit.h>
 #include <mmulab/huge_memory.h>
+#include <mmulab/numa_balance.h>
 #include <mmulab/percpu.h>
 #include <mmulab/smp.h>
 #include <mmulab/tlb.h>
@@ -472,6 +473,7 @@ static void partial_dontneed_splits(struct test *t)
 struct split_dontneed {
 	struct mm *mm;
 	u32 splitter;
+	bool hint; /* the other CPU hints the huge PMD (numa_scan) instead */
 	struct smp_barrier go;
 };
 
@@ -508,10 +510,13 @@ static void split_or_dontneed(struct test *t, void *arg)
 		return;
 	}
 	smp_barrier_wait(&r->go);
-	mm_split_huge_pmd(r->mm, USER_BASE);
+	if (r->hint)
+		numa_scan(r->mm, USER_BASE, USER_BASE + PMD_SIZE);
+	else
+		mm_split_huge_pmd(r->mm, USER_BASE);
 }
 
-static void dontneed_races_split(struct test *t)
+static void dontneed_races_change(struct test *t, bool hint, const char *bench)
 {
 	static struct split_dontneed r;
 	struct free_snapshot before = free_snapshot();
@@ -521,7 +526,7 @@ static void dontneed_races_split(struct test *t)
 
 	if (other < 0)
 		test_skip(t, "needs a second CPU");
-	r = (struct split_dontneed){ .mm = mm, .splitter = (u32)other };
+	r = (struct split_dontneed){ .mm = mm, .splitter = (u32)other, .hint = hint };
 	struct cpumask m = { 0 };
 	cpumask_set(&m, this_cpu()->id);
 	cpumask_set(&m, (u32)other);
@@ -531,7 +536,7 @@ static void dontneed_races_split(struct test *t)
 		test_on_cpus(t, &m, split_or_dontneed, &r);
 		u64 bad = nonzero_words(USER_BASE, HUGE_PAGES);
 		if (bad && !survived++) {
-			report_detect_ms(t, "thp_dontneed_split", start);
+			report_detect_ms(t, bench, start);
 			test_diag(t, "round %u: %lu words kept their data after DONTNEED", round, bad);
 		}
 		/* Back to a none PMD for the next round's huge fault. */
@@ -542,6 +547,19 @@ static void dontneed_races_split(struct test *t)
 	EXPECT_EQ(t, survived, 0);
 	drop(mm);
 	expect_same_free(t, before);
+}
+
+static void dontneed_races_split(struct test *t)
+{
+	dontneed_races_change(t, false, "thp_dontneed_split");
+}
+
+/* The same race against the huge protection change of a NUMA hint (the
+ * scanner, shared mmap_lock, as in Linux's 4.11 race): the hinted PMD is
+ * protnone, never none, while it changes. */
+static void dontneed_races_huge_hint(struct test *t)
+{
+	dontneed_races_change(t, true, "thp_dontneed_hint");
 }
 
 TEST_SUITE_FLAGS(thp, TEST_MM_AUDIT,
@@ -558,4 +576,5 @@ TEST_SUITE_FLAGS(thp, TEST_MM_AUDIT,
 	TEST_CASE(live_split_reaches_other_cpus),
 	TEST_CASE(whole_dontneed_zaps_huge),
 	TEST_CASE(partial_dontneed_splits),
-	TEST_CASE(dontneed_races_split));
+	TEST_CASE(dontneed_races_split),
+	TEST_CASE(dontneed_races_huge_hint));
