@@ -14,8 +14,8 @@
  *   thp_collapse           thp_collapse of the 512 PTEs that split left
  *   thp_migrate_2m         a read from another node of a hinted huge page:
  *                          the hint fault moves all 2 MiB
- *   numa_hint_migrate_4k   the same for one 4 KiB page; thp_migrate_ratio
- *                          = thp_migrate_2m / (512 x numa_hint_migrate_4k)
+ *   thp_ref_hint_migrate_4k the same for one 4 KiB page; thp_migrate_ratio
+ *                          = thp_migrate_2m / (512 x thp_ref_hint_migrate_4k)
  */
 
 #include <mmulab/huge_memory.h>
@@ -200,8 +200,8 @@ static void migrate_cost(struct test *t)
 		test_skip(t, "needs numa_policy=first (one fault migrates)");
 	EXPECT_EQ(t, remote_hint_cost(t, away, VMA_HUGE_OK, &huge), (u64)SAMPLES * HUGE_PAGES);
 	EXPECT_EQ(t, remote_hint_cost(t, away, 0, &small), SAMPLES);
-	u64 h = report(t, "thp_migrate_2m", &huge.s), s = report(t, "numa_hint_migrate_4k", &small.s);
-	ratio(t, "thp_migrate_ratio", h, s * HUGE_PAGES, "thp_migrate_2m / (512 x numa_hint_migrate_4k)");
+	u64 h = report(t, "thp_migrate_2m", &huge.s), s = report(t, "thp_ref_hint_migrate_4k", &small.s);
+	ratio(t, "thp_migrate_ratio", h, s * HUGE_PAGES, "thp_migrate_2m / (512 x thp_ref_hint_migrate_4k, measured beside it)");
 }
 
 TEST_SUITE_FLAGS(thp_bench, TEST_MM_AUDIT | TEST_OPT_IN,
