@@ -27,9 +27,9 @@
 #include <mmulab/smp.h>
 #include <arch/cpu.h>
 #include "mm_util.h"
+#include "thp_util.h"
 
 #define SMALL_PAGES 4
-#define HUGE_PAGES 512
 
 static u64 free_total(void)
 {
@@ -48,18 +48,6 @@ static struct mm *lazy_mm(struct test *t, u64 len, u32 flags)
 	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, len, VM_READ | VM_WRITE, flags) == 0);
 	mm_switch(mm);
 	return mm;
-}
-
-static void drop(struct mm *mm)
-{
-	mm_switch(NULL);
-	mm_destroy(mm);
-}
-
-static pmd_t pmd_at(struct mm *mm, vaddr_t va)
-{
-	pmd_t *pmd = mm_pmd_lookup(mm, va);
-	return pmd ? pmdp_get(pmd) : __pmd(0);
 }
 
 /* Written, lazily freed, not written again: the entries are clean and the
@@ -113,17 +101,6 @@ static void written_pages_survive(struct test *t)
 	EXPECT_EQ(t, nonzero_words(kept + PAGE_SIZE, SMALL_PAGES - 2), 0);
 	drop(mm);
 	expect_same_free(t, before);
-}
-
-/* Faults one huge page in by writing the pattern over all of it. */
-static void fill_huge(struct test *t, struct mm *mm, u64 seed)
-{
-	u64 allocs = thp_stats.thp_fault_alloc;
-
-	SETUP_TRUE(t, fill_user(USER_BASE, HUGE_PAGES, seed) == 0);
-	if (thp_stats.thp_fault_alloc == allocs)
-		test_error(t, "no huge page: no order-9 block free on node %u", this_cpu()->node);
-	SETUP_TRUE(t, pmd_leaf(pmd_at(mm, USER_BASE)));
 }
 
 /* A clean lazily freed huge page is dropped whole: no split, the PMD none,

@@ -35,8 +35,8 @@
 #include <arch/cpu.h>
 #include <arch/irq.h>
 #include "live.h"
+#include "thp_util.h"
 
-#define HUGE_PAGES 512 /* 4 KiB pages in one huge page */
 
 /* An address space with 4 MiB of anonymous memory at USER_BASE that
  * allows huge pages, loaded on this CPU. */
@@ -48,29 +48,6 @@ static struct mm *huge_mm(struct test *t, u32 prot)
 	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, 2 * PMD_SIZE, prot, VMA_HUGE_OK) == 0);
 	mm_switch(mm);
 	return mm;
-}
-
-static void drop(struct mm *mm)
-{
-	mm_switch(NULL);
-	mm_destroy(mm);
-}
-
-static pmd_t pmd_at(struct mm *mm, vaddr_t va)
-{
-	pmd_t *pmd = mm_pmd_lookup(mm, va);
-	return pmd ? *pmd : __pmd(0);
-}
-
-/* Faults the first huge page in by writing the pattern over all of it. */
-static void fill_huge(struct test *t, struct mm *mm, u64 seed)
-{
-	u64 allocs = thp_stats.thp_fault_alloc;
-
-	SETUP_TRUE(t, fill_user(USER_BASE, HUGE_PAGES, seed) == 0);
-	if (thp_stats.thp_fault_alloc == allocs)
-		test_error(t, "no huge page: no order-9 block free on node %u", this_cpu()->node);
-	SETUP_TRUE(t, pmd_leaf(pmd_at(mm, USER_BASE)));
 }
 
 /* The 512 PTEs under the PMD at USER_BASE map the huge page's frames in
@@ -151,35 +128,6 @@ static void mode_and_vma_decide(struct test *t)
 	expect_same_free(t, before);
 }
 
-/*
- * Every block of order 9 and up taken from this CPU's node (ALLOC_THISNODE),
- * recorded here, in the kernel image, never in the blocks taken: writing
- * into them would first-touch gigabytes of guest RAM, which costs seconds
- * on this host (tests/kernel/topology.c).
- */
-#define MAX_TAKEN 8192
-static struct taken {
-	struct page *page;
-	u8 order;
-} taken[MAX_TAKEN];
-
-static u32 take_huge_blocks(int node)
-{
-	u32 n = 0;
-
-	for (int order = MAX_ORDER; order >= HUGE_ORDER; order--) {
-		struct page *p;
-		while (n < MAX_TAKEN && (p = alloc_pages(node, (unsigned)order, ALLOC_THISNODE)))
-			taken[n++] = (struct taken){ p, (u8)order };
-	}
-	return n;
-}
-
-static void give_back(u32 n)
-{
-	while (n)
-		free_pages(taken[n - 1].page, taken[n - 1].order), n--;
-}
 
 /* No order-9 block on the node: the fault maps a 4 KiB page instead, on
  * the same node, and counts a fallback. */
@@ -192,7 +140,7 @@ static void fallback_without_order9(struct test *t)
 	u32 n = take_huge_blocks(node);
 
 	if (n == MAX_TAKEN) {
-		give_back(n);
+		give_back_huge_blocks(n);
 		drop(mm);
 		test_error(t, "more than %u blocks of order >= 9 on node %d", MAX_TAKEN, node);
 	}
@@ -203,7 +151,7 @@ static void fallback_without_order9(struct test *t)
 	paddr_t f = frame_at(mm, USER_BASE);
 	if (EXPECT_NE(t, f, 0))
 		EXPECT_EQ(t, page_to_nid(phys_to_page(f)), node);
-	give_back(n);
+	give_back_huge_blocks(n);
 	drop(mm);
 	expect_same_free(t, before);
 }

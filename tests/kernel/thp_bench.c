@@ -23,9 +23,9 @@
 #include <arch/cpu.h>
 #include <arch/tsc.h>
 #include "numa_util.h"
+#include "thp_util.h"
 
 #define SAMPLES 32
-#define HUGE_PAGES 512
 
 struct samples {
 	u64 v[SAMPLES];
@@ -82,12 +82,6 @@ static struct mm *bench_mm(struct test *t, u32 flags)
 	SETUP_TRUE(t, mm != NULL);
 	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, PMD_SIZE, VM_READ | VM_WRITE, flags) == 0);
 	return mm;
-}
-
-static void drop(struct mm *mm)
-{
-	mm_switch(NULL);
-	mm_destroy(mm);
 }
 
 static void fault_in_huge(struct test *t, struct mm *mm)

@@ -27,14 +27,8 @@
 #include <mmulab/huge_memory.h>
 #include <mmulab/percpu.h>
 #include "mm_util.h"
+#include "thp_util.h"
 
-#define HUGE_PAGES 512
-
-static pmd_t pmd_at(struct mm *mm, vaddr_t va)
-{
-	pmd_t *pmd = mm_pmd_lookup(mm, va);
-	return pmd ? pmdp_get(pmd) : __pmd(0);
-}
 
 /* 4 MiB of huge-page memory at USER_BASE, loaded here, its first 2 MiB
  * filled with the pattern of seed: huge unless `small`. */
@@ -51,12 +45,6 @@ static struct mm *filled_mm(struct test *t, u64 seed, bool small)
 	SETUP_TRUE(t, bad == 0);
 	SETUP_TRUE(t, pmd_leaf(pmd_at(mm, USER_BASE)) == !small);
 	return mm;
-}
-
-static void drop(struct mm *mm)
-{
-	mm_switch(NULL);
-	mm_destroy(mm);
 }
 
 /* Split, then collapse: one huge PMD again over a new frame, every byte

@@ -30,14 +30,8 @@
 #include <mmulab/smp.h>
 #include "live.h"
 #include "numa_util.h"
+#include "thp_util.h"
 
-#define HUGE_PAGES 512
-
-static pmd_t pmd_at(struct mm *mm, vaddr_t va)
-{
-	pmd_t *pmd = mm_pmd_lookup(mm, va);
-	return pmd ? pmdp_get(pmd) : __pmd(0);
-}
 
 static int huge_node(struct mm *mm)
 {
@@ -105,34 +99,6 @@ static void remote_hint_moves_whole(struct test *t)
 	expect_same_free(t, before);
 }
 
-/*
- * Every block of order 9 and up taken from a node, recorded here in the
- * kernel image, never in the blocks taken (writing them would first-touch
- * gigabytes of guest RAM: see tests/kernel/topology.c take_everything).
- */
-#define MAX_TAKEN 8192
-static struct taken {
-	struct page *page;
-	u8 order;
-} taken[MAX_TAKEN];
-
-static u32 take_huge_blocks(int node)
-{
-	u32 n = 0;
-
-	for (int order = MAX_ORDER; order >= HUGE_ORDER; order--) {
-		struct page *p;
-		while (n < MAX_TAKEN && (p = alloc_pages(node, (unsigned)order, ALLOC_THISNODE)))
-			taken[n++] = (struct taken){ p, (u8)order };
-	}
-	return n;
-}
-
-static void give_back(u32 n)
-{
-	while (n)
-		free_pages(taken[n - 1].page, taken[n - 1].order), n--;
-}
 
 /* No order-9 block on the reader's node: the hint fault splits instead,
  * into present PTEs (the hint is not carried into 512 small hints), the
@@ -151,7 +117,7 @@ static void failed_move_splits(struct test *t)
 	u32 n = take_huge_blocks(away);
 
 	if (n == MAX_TAKEN) {
-		give_back(n);
+		give_back_huge_blocks(n);
 		mm_destroy(mm);
 		test_error(t, "more than %u blocks of order >= 9 on node %d", MAX_TAKEN, away);
 	}
@@ -159,7 +125,7 @@ static void failed_move_splits(struct test *t)
 		EXPECT_EQ(t, numa_scan(mm, USER_BASE, USER_BASE + PMD_SIZE), 1);
 		EXPECT_EQ(t, read_from(t, away_cpu, mm, USER_BASE, HUGE_PAGES, 22), 0);
 	}
-	give_back(n);
+	give_back_huge_blocks(n);
 	EXPECT_EQ(t, thp_stats.thp_migration_fail - failed, 1);
 	EXPECT_EQ(t, thp_stats.thp_split_pmd - splits, 1);
 	pmd_t e = pmd_at(mm, USER_BASE);
