@@ -33,10 +33,9 @@
  * hint, with one reference-count read instead of the bookkeeping.
  */
 
-#include <mmulab/format.h>
-#include <mmulab/string.h>
 #include <arch/cpu.h>
 #include "numa_util.h"
+#include "bench_util.h"
 
 #define SAMPLES 1000
 #define SCAN_PAGES 64
@@ -44,31 +43,6 @@
 struct samples {
 	u64 v[SAMPLES];
 };
-
-static void sort(u64 *v, u32 n)
-{
-	for (u32 i = 1; i < n; i++) {
-		u64 x = v[i];
-		u32 j = i;
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-}
-
-static const char *clock_note(void)
-{
-	return strcmp(cpu_hypervisor(), "TCGTCGTCGTCG") == 0 ?
-		       "TSC under TCG: host emulation time, not CPU cycles" : "TSC";
-}
-
-static u64 report(struct test *t, const char *name, struct samples *s)
-{
-	sort(s->v, SAMPLES);
-	test_diag(t, "bench: %s=%lu cycles (min %lu, median %lu, %d samples; %s)", name,
-		  s->v[SAMPLES / 2], s->v[0], s->v[SAMPLES / 2], SAMPLES, clock_note());
-	return s->v[SAMPLES / 2];
-}
 
 static u64 timed_read(vaddr_t va)
 {
@@ -135,10 +109,9 @@ static void hint_fault_cost(struct test *t)
 	}
 	EXPECT_EQ(t, numa_stats.numa_hint_faults - hints, SAMPLES);
 	EXPECT_EQ(t, numa_stats.numa_hint_faults_local - local, SAMPLES);
-	u64 n = report(t, "fault_cow_reuse", &reuse);
-	u64 h = report(t, "numa_hint_nomigrate", &hint);
-	test_diag(t, "bench: numa_hint_nomigrate_ratio=%lu.%02lu (numa_hint_nomigrate / "
-		  "fault_cow_reuse)", h / n, h * 100 / n % 100);
+	u64 n = bench_report(t, "fault_cow_reuse", reuse.v, SAMPLES);
+	u64 h = bench_report(t, "numa_hint_nomigrate", hint.v, SAMPLES);
+	bench_ratio(t, "numa_hint_nomigrate_ratio", h, n, "numa_hint_nomigrate / fault_cow_reuse");
 	done_with(t, mm);
 }
 
@@ -157,7 +130,7 @@ static void scan_cost(struct test *t)
 	EXPECT_EQ(t, numa_stats.numa_pte_updates - updates, (u64)SAMPLES * SCAN_PAGES);
 	test_diag(t, "numa_scan_per_page: the walk plus 1/%d of one batched shootdown",
 		  SCAN_PAGES);
-	report(t, "numa_scan_per_page", &scan);
+	bench_report(t, "numa_scan_per_page", scan.v, SAMPLES);
 	done_with(t, mm);
 }
 
@@ -200,7 +173,7 @@ static void hint_migrate_cost(struct test *t)
 	cpumask_set(&m, (u32)away);
 	test_on_cpus(t, &m, migrate_samples, &remote);
 	EXPECT_EQ(t, remote.migrated, SAMPLES);
-	report(t, "numa_hint_migrate_4k", &remote.s);
+	bench_report(t, "numa_hint_migrate_4k", remote.s.v, SAMPLES);
 	done_with(t, mm);
 	numa_stats_print("  # ");
 }

@@ -19,48 +19,17 @@
  */
 
 #include <mmulab/huge_memory.h>
-#include <mmulab/string.h>
 #include <arch/cpu.h>
 #include <arch/tsc.h>
 #include "numa_util.h"
 #include "thp_util.h"
+#include "bench_util.h"
 
 #define SAMPLES 32
 
 struct samples {
 	u64 v[SAMPLES];
 };
-
-static void sort(u64 *v, u32 n)
-{
-	for (u32 i = 1; i < n; i++) {
-		u64 x = v[i];
-		u32 j = i;
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-}
-
-static const char *clock_note(void)
-{
-	return strcmp(cpu_hypervisor(), "TCGTCGTCGTCG") == 0 ?
-		       "TSC under TCG: host emulation time, not CPU cycles" : "TSC";
-}
-
-static u64 report(struct test *t, const char *name, struct samples *s)
-{
-	sort(s->v, SAMPLES);
-	test_diag(t, "bench: %s=%lu cycles (min %lu, median %lu, %d samples; %s)", name,
-		  s->v[SAMPLES / 2], s->v[0], s->v[SAMPLES / 2], SAMPLES, clock_note());
-	return s->v[SAMPLES / 2];
-}
-
-static void ratio(struct test *t, const char *name, u64 a, u64 b, const char *what)
-{
-	if (b)
-		test_diag(t, "bench: %s=%lu.%02lu (%s)", name, a / b, a * 100 / b % 100, what);
-}
 
 static u64 timed_touch(vaddr_t va, bool write)
 {
@@ -115,8 +84,9 @@ static void fault_cost(struct test *t)
 	}
 	EXPECT_EQ(t, mm->faults.demand_zero - zeroes, (u64)SAMPLES * HUGE_PAGES);
 	drop(mm);
-	u64 h = report(t, "thp_fault_2m", &huge), s = report(t, "fault_4k_x512", &small);
-	ratio(t, "thp_fault_ratio", h, s, "thp_fault_2m / fault_4k_x512");
+	u64 h = bench_report(t, "thp_fault_2m", huge.v, SAMPLES);
+	u64 s = bench_report(t, "fault_4k_x512", small.v, SAMPLES);
+	bench_ratio(t, "thp_fault_ratio", h, s, "thp_fault_2m / fault_4k_x512");
 }
 
 /* The split, and the collapse of what it left. */
@@ -137,8 +107,8 @@ static void split_and_collapse_cost(struct test *t)
 		EXPECT_EQ(t, mm_dontneed(mm, USER_BASE, PMD_SIZE), 0);
 	}
 	drop(mm);
-	report(t, "thp_split", &split);
-	report(t, "thp_collapse", &collapse);
+	bench_report(t, "thp_split", split.v, SAMPLES);
+	bench_report(t, "thp_collapse", collapse.v, SAMPLES);
 }
 
 struct remote {
@@ -194,8 +164,10 @@ static void migrate_cost(struct test *t)
 		test_skip(t, "needs numa_policy=first (one fault migrates)");
 	EXPECT_EQ(t, remote_hint_cost(t, away, VMA_HUGE_OK, &huge), (u64)SAMPLES * HUGE_PAGES);
 	EXPECT_EQ(t, remote_hint_cost(t, away, 0, &small), SAMPLES);
-	u64 h = report(t, "thp_migrate_2m", &huge.s), s = report(t, "thp_ref_hint_migrate_4k", &small.s);
-	ratio(t, "thp_migrate_ratio", h, s * HUGE_PAGES, "thp_migrate_2m / (512 x thp_ref_hint_migrate_4k, measured beside it)");
+	u64 h = bench_report(t, "thp_migrate_2m", huge.s.v, SAMPLES);
+	u64 s = bench_report(t, "thp_ref_hint_migrate_4k", small.s.v, SAMPLES);
+	bench_ratio(t, "thp_migrate_ratio", h, s * HUGE_PAGES,
+		    "thp_migrate_2m / (512 x thp_ref_hint_migrate_4k, measured beside it)");
 }
 
 TEST_SUITE_FLAGS(thp_bench, TEST_MM_AUDIT | TEST_OPT_IN,
