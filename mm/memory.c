@@ -131,7 +131,7 @@ static paddr_t unhook_pmd(struct mm *mm, pmd_t *pmd)
 
 static paddr_t unhook_pud(pud_t *pud)
 {
-	struct spinlock *l = &phys_to_page(virt_to_phys(pud))->ptl;
+	struct spinlock *l = table_lock_of(pud);
 
 	spin_lock(l);
 	paddr_t table = pud_paddr(pudp_get_and_clear(pud));
@@ -141,7 +141,7 @@ static paddr_t unhook_pud(pud_t *pud)
 
 static paddr_t unhook_pgd(pgd_t *pgd)
 {
-	struct spinlock *l = &phys_to_page(virt_to_phys(pgd))->ptl;
+	struct spinlock *l = table_lock_of(pgd);
 
 	spin_lock(l);
 	paddr_t table = pgd_paddr(pgdp_get_and_clear(pgd));

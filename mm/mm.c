@@ -145,31 +145,33 @@ int mm_protect(struct mm *mm, vaddr_t start, u64 len, u32 prot)
 	return vma_errno(e);
 }
 
-/* Shared: faults (and other DONTNEEDs) run beside it; each PTE table is
- * cleared under its lock, and the tables stay (only the exclusive holder
- * frees tables, which is what lets walkers look without locks). */
-int mm_dontneed(struct mm *mm, vaddr_t start, u64 len)
+/* A page-aligned user range op under the shared mmap_lock: faults (and
+ * other such ops) run beside it. */
+static int shared_range_op(struct mm *mm, vaddr_t start, u64 len,
+			   void (*op)(struct mm *mm, vaddr_t start, vaddr_t end))
 {
 	if (start + len > USER_TOP || start + len < start ||
 	    !IS_ALIGNED(start | len, PAGE_SIZE))
 		return vma_errno(VMA_EINVAL);
 	mmap_read_lock(mm);
-	zap_range_keep_tables(mm, start, start + len);
+	op(mm, start, start + len);
 	mmap_read_unlock(mm);
 	return 0;
 }
 
-/* Shared, like DONTNEED: the pages stay mapped, only entries' D bits and
- * page flags change (mm/memory.c). */
+/* Each PTE table is cleared under its lock, and the tables stay (only the
+ * exclusive holder frees tables, which is what lets walkers look without
+ * locks). */
+int mm_dontneed(struct mm *mm, vaddr_t start, u64 len)
+{
+	return shared_range_op(mm, start, len, zap_range_keep_tables);
+}
+
+/* The pages stay mapped, only entries' D bits and page flags change
+ * (mm/memory.c). */
 int mm_lazyfree(struct mm *mm, vaddr_t start, u64 len)
 {
-	if (start + len > USER_TOP || start + len < start ||
-	    !IS_ALIGNED(start | len, PAGE_SIZE))
-		return vma_errno(VMA_EINVAL);
-	mmap_read_lock(mm);
-	lazyfree_range(mm, start, start + len);
-	mmap_read_unlock(mm);
-	return 0;
+	return shared_range_op(mm, start, len, lazyfree_range);
 }
 
 /* The reclaim pass over every VMA (shared mmap_lock: faults and writes

@@ -45,8 +45,7 @@ void mm_table_free(struct mm *mm, paddr_t table)
 	__atomic_sub_fetch(&mm->table_pages, 1, __ATOMIC_RELAXED);
 }
 
-/* The lock of the table page an entry lives in. */
-static struct spinlock *table_lock_of(const void *entry)
+struct spinlock *table_lock_of(const void *entry)
 {
 	return &phys_to_page(virt_to_phys(entry))->ptl;
 }

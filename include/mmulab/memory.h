@@ -23,6 +23,8 @@ bool page_owned_by_mapping(const struct page *p);
 /* A page-table page with its lock ready (level: LOCK_PGD_TABLE..PTE). */
 paddr_t mm_table_alloc(struct mm *mm, enum lock_class level);
 void mm_table_free(struct mm *mm, paddr_t table);
+/* The lock of the table page an entry (of any level) lives in. */
+struct spinlock *table_lock_of(const void *entry);
 /* The lock of the PMD table holding *pmd (covers the PMD entry itself). */
 struct spinlock *pmd_lockptr(struct mm *mm, pmd_t *pmd);
 struct spinlock *pmd_lock(struct mm *mm, pmd_t *pmd);
