@@ -33,13 +33,13 @@ KERNEL_TESTS := $(KERNEL_TESTS_ORDERED) \
 KERNEL_SRCS := \
 	arch/x86/acpi_tables.c arch/x86/apic.c arch/x86/cpu.c arch/x86/desc.c arch/x86/fault.c \
 	arch/x86/power.c \
-	arch/x86/pvh.c arch/x86/pvh_info.c arch/x86/serial.c \
+	arch/x86/pv_mmu.c arch/x86/pvh.c arch/x86/pvh_info.c arch/x86/serial.c \
 	arch/x86/smp.c arch/x86/trap.c arch/x86/tsc.c \
 	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
 	kernel/glob.c kernel/idle.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
 	kernel/smp.c \
 	kernel/lockdep.c kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/task.c kernel/test.c kernel/topology.c kernel/watchdog.c \
-	mm/audit.c mm/bootmem.c mm/fault.c mm/gup.c mm/huge_memory.c mm/kmap.c mm/kstack.c mm/memblock.c mm/memory.c mm/migrate.c mm/mm.c mm/numa_balance.c mm/page_alloc.c mm/pgt_buf.c mm/pgtable.c mm/ptdump.c mm/ptlock.c mm/tlb.c mm/vma.c mm/vmalloc.c \
+	mm/audit.c mm/bootmem.c mm/fault.c mm/gup.c mm/huge_memory.c mm/kmap.c mm/kstack.c mm/memblock.c mm/memory.c mm/migrate.c mm/mm.c mm/numa_balance.c mm/page_alloc.c mm/pgt_buf.c mm/pv_mode.c mm/pgtable.c mm/ptdump.c mm/ptlock.c mm/tlb.c mm/vma.c mm/vmalloc.c \
 	$(KERNEL_TESTS)
 KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm arch/x86/pvh_entry.asm
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o) \

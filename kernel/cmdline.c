@@ -103,6 +103,12 @@ static bool set_thp(struct cmdline *c, char *v)
 	return false;
 }
 
+static bool set_mmu(struct cmdline *c, char *v)
+{
+	c->mmu_pv = strcmp(v, "pv") == 0;
+	return c->mmu_pv || strcmp(v, "native") == 0;
+}
+
 static bool set_race_delay(struct cmdline *c, char *v)
 {
 	return parse_u64(v, strlen(v), &c->race_delay_us) && c->race_delay_us <= 1000000;
@@ -126,6 +132,7 @@ static const struct option {
 	{ "numa_scan_period_ms", set_scan_period, "periodic NUMA scan period (0: off, default)" },
 	{ "numa_scan_pages", set_scan_pages, "pages per periodic scan pass (default 256)" },
 	{ "thp", set_thp, "madvise (default: VMAs with VMA_HUGE_OK), always or never" },
+	{ "mmu", set_mmu, "native (default) or pv: read-only page tables behind a validator" },
 	{ "race_delay_us", set_race_delay,
 	  "microseconds each bug switch's race window is held open (default 0)" },
 	{ "expect_topology", set_expect_topology,
@@ -134,7 +141,7 @@ static const struct option {
 
 static const char *known_keys(void)
 {
-	static char buf[256];
+	static char buf[320];
 	size_t n = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++)

@@ -49,7 +49,9 @@ void print_fault_report(const struct fault_info *f, struct trap_frame *frame, co
 	printk("%s%s (vector %d) at V0x%016lx %s\n", prefix, trap_name(f->vector), f->vector, f->rip,
 	       f->user ? "(user mode)" : sym);
 	arch_print_fault_cause(f, prefix);
-	if (f->has_addr)
+	if (f->has_addr) {
 		pt_print_walk(pt_current_root(), f->addr, prefix);
+		pgt_buf_explain_fault(f->addr);
+	}
 	print_trap_frame(frame, prefix);
 }

@@ -15,11 +15,18 @@
 
 static struct topology topo = { .node_count = 1 };
 static struct acpi_info acpi;
-static struct mem_range ram[MEMBLOCK_MAX_REGIONS];
+static struct mem_range *ram; /* memblock's RAM, as the topology builder takes it */
+static u64 ram_bytes;
 
 const struct acpi_info *numa_acpi(void)
 {
 	return &acpi;
+}
+
+void numa_early_allocation(paddr_t *pa, u64 *bytes)
+{
+	*pa = virt_to_phys(ram);
+	*bytes = ram_bytes;
 }
 
 const struct topology *numa_topology(void)
@@ -68,9 +75,19 @@ static void report(void *ctx, const char *line)
 	printk("mmulab: %s: %s\n", (const char *)ctx, line);
 }
 
+/* Taken from memblock: the first early allocation after the page tables,
+ * as the 2.6.39 NUMA setup's was (seed 003's first writer of the buffer's
+ * returned tail). */
 static u32 ram_ranges(void)
 {
 	const struct memblock_type *m = &memblock.memory;
+	paddr_t pa;
+
+	ram_bytes = ALIGN_UP(m->count * sizeof(*ram), PAGE_SIZE);
+	pa = memblock_alloc(ram_bytes, PAGE_SIZE);
+	if (!pa)
+		panic("numa: no memory for %u RAM ranges", m->count);
+	ram = phys_to_virt(pa);
 
 	for (u32 i = 0; i < m->count; i++)
 		ram[i] = (struct mem_range){ m->regions[i].base, m->regions[i].base + m->regions[i].size };

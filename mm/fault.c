@@ -239,6 +239,24 @@ bool handle_mm_fault(struct mm *mm, vaddr_t addr, u32 access)
 }
 
 /*
+ * The read-only page-table mode makes a freed table page writable again in
+ * the direct map with a flush on this CPU only (mm/pv_mode.c): another CPU
+ * may still hold the read-only translation, and its first write there is a
+ * spurious fault, which its own flush ends. Anything else stays a fault.
+ */
+static bool spurious_direct_map_fault(const struct mm_fault *f)
+{
+	if (!pv_xlate.on || f->user || f->not_present || f->access != VM_WRITE ||
+	    f->addr < DIRECT_MAP_BASE || f->addr >= DIRECT_MAP_BASE + DIRECT_MAP_SIZE)
+		return false;
+	struct pt_walk w = pt_walk(pt_current_root(), f->addr);
+	if (w.leaf_size != PAGE_SIZE || !pte_write(w.pte))
+		return false;
+	flush_tlb_local_page(f->addr);
+	return true;
+}
+
+/*
  * From arch/, for every page fault. A malformed entry is never resolved.
  * Only a not-present kernel fault can be a missing top-level entry of the
  * vmalloc area; a protection fault there (a write to a read-only or a
@@ -252,6 +270,8 @@ bool mm_handle_fault(const struct mm_fault *f)
 		return false;
 	if (is_vmalloc_addr(f->addr) && !f->user && f->not_present)
 		return vmalloc_sync_fault(f->addr);
+	if (spurious_direct_map_fault(f))
+		return true;
 	if (!mm || f->addr >= USER_TOP)
 		return false;
 	return handle_mm_fault(mm, f->addr, f->access);

@@ -11,6 +11,7 @@
 #include <mmulab/boot_info.h>
 #include <mmulab/kernel.h>
 #include <mmulab/memblock.h>
+#include <mmulab/cmdline.h>
 #include <mmulab/pgtable.h>
 #include <arch/cpu.h>
 
@@ -52,8 +53,12 @@ static bool is_ram(u32 type)
 	}
 }
 
+/* The read-only mode maps every page on its own: any RAM page may become
+ * a table, which must be read-only while its neighbours stay writable. */
 static u64 largest_page(paddr_t pa, paddr_t end)
 {
+	if (cmdline.mmu_pv)
+		return PAGE_SIZE;
 	if (cpu_has(X86_GBPAGES) && IS_ALIGNED(pa, PUD_SIZE) && end - pa >= PUD_SIZE)
 		return PUD_SIZE;
 	if (IS_ALIGNED(pa, PMD_SIZE) && end - pa >= PMD_SIZE)
@@ -133,44 +138,60 @@ void *kmap_firmware(paddr_t pa, size_t len)
 	return phys_to_virt(pa);
 }
 
+static paddr_t ram_span(void)
+{
+	const struct boot_mem_range *r = phys_to_virt(boot->memmap);
+	paddr_t span = 0;
+
+	for (u32 i = 0; i < boot->memmap_count; i++)
+		if (is_ram(r[i].type))
+			span = MAX(span, r[i].phys + r[i].pages * PAGE_SIZE);
+	return span;
+}
+
 /*
  * An upper bound on the tables kmap_init needs: per GiB of RAM span one
  * PMD page (used only without 1 GiB pages or at unaligned edges), per
  * run of RAM two PTE pages for its unaligned ends, the image's tables,
- * and a few for the firmware pages mapped 4 KiB at a time.
+ * and a few for the firmware pages mapped 4 KiB at a time. The read-only
+ * mode maps 4 KiB pages only: one PTE page per 2 MiB of span.
  */
 static u64 pgt_buf_estimate(void)
 {
 	const struct boot_mem_range *r = phys_to_virt(boot->memmap);
-	paddr_t span = 0;
 	u64 runs = 0;
 
-	for (u32 i = 0; i < boot->memmap_count; i++) {
-		if (!is_ram(r[i].type))
-			continue;
-		runs++;
-		span = MAX(span, r[i].phys + r[i].pages * PAGE_SIZE);
-	}
-	u64 gib = ALIGN_UP(span, PUD_SIZE) / PUD_SIZE;
-	return 1 + (gib + PT_ENTRIES - 1) / PT_ENTRIES + gib + 2 * runs +
+	for (u32 i = 0; i < boot->memmap_count; i++)
+		runs += is_ram(r[i].type);
+	u64 gib = ALIGN_UP(ram_span(), PUD_SIZE) / PUD_SIZE;
+	u64 pte_pages = cmdline.mmu_pv ? gib * PT_ENTRIES : 0;
+	return 1 + (gib + PT_ENTRIES - 1) / PT_ENTRIES + gib + 2 * runs + pte_pages +
 	       3 + boot->kernel_size / PMD_SIZE + 4;
 }
 
 /* Builds the tables from the early page-table buffer, switches to them,
  * then gives back what the UEFI stage's tables and the buffer's unused
  * tail occupied. NXE and the other protections go on before the CR3 load:
- * the new entries use NX, which is a reserved bit without EFER.NXE. */
+ * the new entries use NX, which is a reserved bit without EFER.NXE. In the
+ * read-only mode the frames are permuted before anything is built, and
+ * the finished tables are made read-only and pinned before the load. */
 void kmap_init(const struct boot_info *info)
 {
 	boot = info;
 	pgt_buf_init(pgt_buf_estimate());
-	root = pt_table_frame();
+	if (cmdline.mmu_pv)
+		pv_mode_setup(ram_span());
+	root = pt_table_frame(PT_L4);
 	map_direct();
 	map_kernel_image();
 	if (info->rsdp)
 		kmap_firmware(info->rsdp, 36);
+	if (cmdline.mmu_pv) {
+		pgt_buf_protect();
+		pv_mode_pin_kernel_tables(root);
+	}
 	cpu_enable_protections();
-	write_cr3(root);
+	pt_load_root(root);
 	memblock_release_boot_tables(info);
 	pgt_buf_release_tail();
 }

@@ -80,7 +80,7 @@ void mm_destroy(struct mm *mm)
 	zap_range(mm, 0, USER_TOP);
 	mmap_write_unlock(mm);
 	ASSERT(mm->table_pages == 1);
-	put_page(phys_to_page(mm->root));
+	mm_table_free(mm, mm->root);
 	put_page(phys_to_page(virt_to_phys(mm)));
 }
 
@@ -100,7 +100,7 @@ void mm_switch(struct mm *mm)
 		return;
 	if (mm)
 		cpumask_set(&mm->tlb.active, cpu->id);
-	write_cr3(mm ? mm->root : kernel_root());
+	pt_load_root(mm ? mm->root : kernel_root());
 	if (old)
 		cpumask_clear_cpu(&old->tlb.active, cpu->id);
 	cpu->mm = mm;

@@ -22,14 +22,14 @@ u64 pt_leaf_bits(enum vm_prot prot)
 /* Where the kernel's page-table pages come from: the early buffer or
  * memblock, then the buddy allocator (pt_table_frame). */
 struct pt_alloc {
-	paddr_t (*frame)(void *ctx);
+	paddr_t (*frame)(void *ctx, enum pt_level level);
 	void *ctx;
 };
 
-static paddr_t kernel_table_frame(void *ctx)
+static paddr_t kernel_table_frame(void *ctx, enum pt_level level)
 {
 	(void)ctx;
-	return pt_table_frame();
+	return pt_table_frame(level);
 }
 
 static const struct pt_alloc kernel_tables = { kernel_table_frame, NULL };
@@ -37,7 +37,7 @@ static const struct pt_alloc kernel_tables = { kernel_table_frame, NULL };
 static pud_t *pud_alloc(pgd_t *pgd, vaddr_t va, const struct pt_alloc *a)
 {
 	if (pgd_none(*pgd))
-		set_pgd(pgd, pgd_mktable(a->frame(a->ctx)));
+		set_pgd(pgd, pgd_mktable(a->frame(a->ctx, PT_L3)));
 	if (!pgd_present(*pgd))
 		panic("pud_alloc: non-present pgd entry 0x%lx for V0x%lx", pgd_val(*pgd), va);
 	return pud_offset(pgd, va);
@@ -46,7 +46,7 @@ static pud_t *pud_alloc(pgd_t *pgd, vaddr_t va, const struct pt_alloc *a)
 static pmd_t *pmd_alloc(pud_t *pud, vaddr_t va, const struct pt_alloc *a)
 {
 	if (pud_none(*pud))
-		set_pud(pud, pud_mktable(a->frame(a->ctx)));
+		set_pud(pud, pud_mktable(a->frame(a->ctx, PT_L2)));
 	if (!pud_present(*pud) || pud_leaf(*pud))
 		panic("pmd_alloc: pud entry 0x%lx for V0x%lx is not a table", pud_val(*pud), va);
 	return pmd_offset(pud, va);
@@ -55,7 +55,7 @@ static pmd_t *pmd_alloc(pud_t *pud, vaddr_t va, const struct pt_alloc *a)
 static pte_t *pte_alloc(pmd_t *pmd, vaddr_t va, const struct pt_alloc *a)
 {
 	if (pmd_none(*pmd))
-		set_pmd(pmd, pmd_mktable(a->frame(a->ctx)));
+		set_pmd(pmd, pmd_mktable(a->frame(a->ctx, PT_L1)));
 	if (!pmd_present(*pmd) || pmd_leaf(*pmd))
 		panic("pte_alloc: pmd entry 0x%lx for V0x%lx is not a table", pmd_val(*pmd), va);
 	return pte_offset(pmd, va);

@@ -25,6 +25,12 @@ static const char *const table_names[] = {
 	[LOCK_PMD_TABLE] = "PMD table", [LOCK_PTE_TABLE] = "PTE table",
 };
 
+/* The validator's name for the level of the table a lock class guards. */
+static enum pt_level pt_level_of(enum lock_class level)
+{
+	return PT_L4 - (level - LOCK_PGD_TABLE);
+}
+
 paddr_t mm_table_alloc(struct mm *mm, enum lock_class level)
 {
 	struct page *p = alloc_pages(mm->home_node, 0, 0);
@@ -33,6 +39,7 @@ paddr_t mm_table_alloc(struct mm *mm, enum lock_class level)
 	if (!p)
 		panic("mm: out of memory for a page table");
 	pt_table_clear(page_address(p));
+	pt_table_pin(page_to_phys(p), pt_level_of(level));
 	p->ptl = (struct spinlock)SPINLOCK_INIT_CLASS(table_names[level], level);
 	p->deposit = NULL; /* no tables deposited with huge PMDs in it yet */
 	__atomic_add_fetch(&mm->table_pages, 1, __ATOMIC_RELAXED);
@@ -41,6 +48,7 @@ paddr_t mm_table_alloc(struct mm *mm, enum lock_class level)
 
 void mm_table_free(struct mm *mm, paddr_t table)
 {
+	pt_table_unpin(table);
 	put_page(phys_to_page(table));
 	__atomic_sub_fetch(&mm->table_pages, 1, __ATOMIC_RELAXED);
 }

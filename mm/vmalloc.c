@@ -75,12 +75,12 @@ static void preallocate(void)
 			if (pgd_present(*pgd)) {
 				pud_t *pud = pud_offset(pgd, va);
 				if (pud_none(*pud))
-					set_pud(pud, pud_mktable(pt_table_frame()));
+					set_pud(pud, pud_mktable(pt_table_frame(PT_L2)));
 			}
 			continue;
 		}
 		if (pgd_none(*pgd))
-			set_pgd(pgd, pgd_mktable(pt_table_frame()));
+			set_pgd(pgd, pgd_mktable(pt_table_frame(PT_L3)));
 	}
 }
 

@@ -46,8 +46,15 @@ static struct trampoline_params *install_trampoline(void)
 	memcpy(phys_to_virt(TRAMPOLINE_BASE), trampoline_start, size);
 	pt_table_clear(pml4);
 	pt_table_clear(pdpt);
-	for (int i = 0; i < PT_ENTRIES; i++)
-		set_pmd(&pd[i], pmd_mkhuge(i * PMD_SIZE, _PAGE_PRESENT | _PAGE_RW));
+	pt_table_clear(pd);
+	/* Tables before the entries that point at them (the read-only mode
+	 * validates each entry against the table it names). */
+	pt_table_pin(TRAMPOLINE_PD, PT_L2);
+	pt_table_pin(TRAMPOLINE_PDPT, PT_L3);
+	pt_table_pin(TRAMPOLINE_PML4, PT_L4);
+	/* The trampoline only reads and runs its own page, and the page
+	 * tables themselves lie here: no writable identity mapping. */
+	set_pmd(&pd[0], pmd_mkhuge(0, _PAGE_PRESENT));
 	set_pud(&pdpt[0], pud_mktable(TRAMPOLINE_PD));
 	set_pgd(&pml4[0], pgd_mktable(TRAMPOLINE_PDPT));
 	pgd_copy_range(pml4, phys_to_virt(kernel_root()), PT_ENTRIES / 2, PT_ENTRIES / 2);
@@ -57,7 +64,7 @@ static struct trampoline_params *install_trampoline(void)
 
 static void __noreturn ap_entry(struct cpu *cpu)
 {
-	write_cr3(kernel_root());
+	pt_load_root(kernel_root());
 	cpu_enable_protections();
 	desc_init_cpu(cpu);
 	percpu_install(cpu);

@@ -21,6 +21,7 @@ struct cmdline {
 	u32 thp;              /* enum thp_mode */
 	u32 fake_nodes;       /* numa=fake=N */
 	u64 race_delay_us;    /* widens each bug switch's race window */
+	bool mmu_pv;          /* mmu=pv: read-only page tables, validated */
 	const char *expect_topology; /* what the runner configured (topology suite) */
 };
 

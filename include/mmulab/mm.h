@@ -33,11 +33,19 @@ void memblock_init_from_boot(const struct boot_info *info);
 void memblock_release_boot_tables(const struct boot_info *info);
 paddr_t kernel_frame_alloc(void);
 
-/* The early page-table buffer (mm/pgt_buf.c). pt_table_frame() is where
- * every page-table page comes from: the buffer while it is active. */
+/* The early page-table buffer (mm/pgt_buf.c). pt_table_frame()
+ * (mmulab/pgtable.h) is where every kernel page-table page comes from: the
+ * buffer while it is active. */
 void pgt_buf_init(u64 pages);
-paddr_t pt_table_frame(void);
+/* Makes [start, top) read-only in the kernel's new direct map (the
+ * read-only mode: the buffer will hold tables). */
+void pgt_buf_protect(void);
+/* The 2.6.39 pagetable_reserve hook: keeps [start, end) reserved and
+ * read-only, flips the tail [end, top) writable and returns it. */
 void pgt_buf_release_tail(void);
+/* For a fault report: says so in one line when va is a released tail
+ * page of the buffer, which stays read-only without the fixup. */
+bool pgt_buf_explain_fault(vaddr_t va);
 void pgt_buf_bounds(paddr_t *start, paddr_t *end, paddr_t *top);
 
 /* The kernel's own page tables (mm/kmap.c). */

@@ -17,6 +17,9 @@ const struct topology *numa_topology(void);
 struct acpi_info;
 /* The tables as parsed at boot (the PM timer's port, for one). */
 const struct acpi_info *numa_acpi(void);
+/* Where the topology setup's memblock allocation (its RAM ranges) went,
+ * in bytes from pa: the first early writer of seed 003. */
+void numa_early_allocation(paddr_t *pa, u64 *bytes);
 /* The present CPUs' APIC ids and nodes, for starting them; the count. */
 u32 numa_cpus(u32 *apic_ids, int *nodes, u32 max);
 

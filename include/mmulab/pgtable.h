@@ -66,4 +66,24 @@ pte_t *pt_pte_lookup(paddr_t root, vaddr_t va);
 
 u64 pt_leaf_bits(enum vm_prot prot);
 
+/* A zeroed page for a kernel table of level, from the early buffer while
+ * it is active (mm/pgt_buf.c), pinned in the read-only mode. */
+paddr_t pt_table_frame(enum pt_level level);
+
+/*
+ * The read-only page-table mode (mmu=pv, mm/pv_mode.c). A page becomes a
+ * table of a level (read-only in the direct map, pinned with the
+ * validator) before it is linked, and stops being one before it is freed;
+ * both are no-ops natively.
+ */
+void pt_table_pin(paddr_t table, enum pt_level level);
+void pt_table_unpin(paddr_t table);
+/* Boot: the frame permutation and the validator's state (before the
+ * kernel's tables are built), then those tables pinned bottom-up. */
+void pv_mode_setup(paddr_t ram_span);
+void pv_mode_pin_kernel_tables(paddr_t root);
+/* The direct map's 4 KiB mapping of pa made read-only or writable (the
+ * read-only mode maps RAM with 4 KiB pages only). */
+void direct_map_set_writable(paddr_t pa, bool writable);
+
 #endif

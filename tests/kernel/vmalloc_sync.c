@@ -173,11 +173,11 @@ static void sync_repairs_loaded_table_mid_switch(struct test *t)
 	mm_switch(believed);
 	irq_disable();
 	cpumask_set(&loaded->tlb.active, this_cpu()->id);
-	write_cr3(loaded->root);
+	pt_load_root(loaded->root);
 	invlpg((vaddr_t)data); /* the global translation from the write above */
 	struct fault_info f = probe_read((vaddr_t)data, &(u8){ 0 });
 	u64 seen = f.vector == FAULT_NONE ? ((volatile u64 *)data)[0] : 0;
-	write_cr3(believed->root);
+	pt_load_root(believed->root);
 	cpumask_clear_cpu(&loaded->tlb.active, this_cpu()->id);
 	irq_enable();
 	mm_switch(NULL);

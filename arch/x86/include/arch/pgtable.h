@@ -38,24 +38,105 @@
 #define PMD_SIZE (1ULL << PMD_SHIFT)
 #define PUD_SIZE (1ULL << PUD_SHIFT)
 
+/* Table levels, numbered as Xen's validator does: L1 holds PTEs, L4 is
+ * the top-level table. */
+enum pt_level { PT_NOT_TABLE = 0, PT_L1 = 1, PT_L2, PT_L3, PT_L4 };
+
 /* Non-leaf entries grant everything; the leaf decides. */
 #define _PAGE_TABLE (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER)
 
 /* Undefined at the end of this header. */
 #define PT_RAW __raw_pgtable_h_only
 
+/*
+ * Frame translation for the read-only page-table mode (mmu=pv, see
+ * arch/x86/pv_mmu.c). There the kernel's frame numbers are pseudo-physical
+ * and entries hold machine frames: a fixed permutation of 2 MiB blocks, so
+ * that huge pages stay machine-contiguous. An entry is translated when it
+ * names a frame: present, or one of the non-present kinds the kernel keeps
+ * a frame in (protnone/NUMA-hint, migration, an invalid huge PMD). Natively
+ * `on` is false and every value is its own translation.
+ */
+struct pv_xlate {
+	bool on;           /* entries hold machine frames */
+	bool validating;   /* entry writes go to the validator */
+	bool present_only; /* bugs=pv_xlate_present_only: translate on P alone */
+	u64 blocks;        /* 2 MiB blocks the maps cover; identity above */
+	const u32 *p2m;    /* pseudo-physical block -> machine block */
+	const u32 *m2p;    /* machine block -> pseudo-physical block */
+};
+extern struct pv_xlate pv_xlate;
+
+#define _PAGE_BLOCK_MASK (_PAGE_ADDR_MASK & ~(PMD_SIZE - 1))
+
+/* The frame bits of v (a whole entry or an address) through map, offset
+ * within the 2 MiB block and every other bit kept. */
+static inline u64 pv_xlate_frame(u64 v, const u32 *map)
+{
+	u64 block = (v & _PAGE_BLOCK_MASK) >> PMD_SHIFT;
+
+	if (block >= pv_xlate.blocks)
+		return v;
+	return (v & ~_PAGE_BLOCK_MASK) | ((u64)map[block] << PMD_SHIFT);
+}
+
+static inline paddr_t pv_phys_to_machine(paddr_t pa)
+{
+	return pv_xlate.on ? pv_xlate_frame(pa, pv_xlate.p2m) : pa;
+}
+
+static inline paddr_t pv_machine_to_phys(paddr_t ma)
+{
+	return pv_xlate.on ? pv_xlate_frame(ma, pv_xlate.m2p) : ma;
+}
+
+/* Bit 8 while P is clear marks protnone, bit 9 a migration entry (below);
+ * a huge PMD keeps PS in every form. Upper levels name frames only when
+ * present. */
+#define _PAGE_NONPRESENT_FRAME_BITS ((1UL << 8) | (1UL << 9))
+static inline bool pte_raw_names_frame(u64 v)
+{
+	if (v & _PAGE_PRESENT)
+		return true;
+	return !pv_xlate.present_only && (v & _PAGE_NONPRESENT_FRAME_BITS);
+}
+static inline bool pmd_raw_names_frame(u64 v)
+{
+	return pte_raw_names_frame(v) || (!pv_xlate.present_only && (v & _PAGE_PSE));
+}
+static inline bool pud_raw_names_frame(u64 v) { return v & _PAGE_PRESENT; }
+static inline bool pgd_raw_names_frame(u64 v) { return v & _PAGE_PRESENT; }
+
+/*
+ * lvl_val and __lvl are the kernel's view: pseudo-physical frames. The
+ * machine value is stored; the raw constructor (lvl##_raw) is for bit
+ * operations inside this header, which keep whatever frame is there.
+ */
 #define DEFINE_PT_LEVEL(lvl, shift)                                                \
 	typedef struct {                                                           \
 		const u64 PT_RAW;                                                  \
 	} lvl##_t;                                                                 \
 	_Static_assert(sizeof(lvl##_t) == 8, #lvl "_t is one 64-bit entry");       \
-	static inline u64 lvl##_val(lvl##_t e) { return e.PT_RAW; }                   \
-	static inline lvl##_t __##lvl(u64 v) { return (lvl##_t){ v }; }            \
+	static inline lvl##_t lvl##_raw(u64 v) { return (lvl##_t){ v }; }          \
+	static inline u64 lvl##_machine_val(lvl##_t e) { return e.PT_RAW; }        \
+	static inline u64 lvl##_val(lvl##_t e)                                     \
+	{                                                                          \
+		u64 v = e.PT_RAW;                                                  \
+		return pv_xlate.on && lvl##_raw_names_frame(v) ? pv_xlate_frame(v, pv_xlate.m2p) : v; \
+	}                                                                          \
+	static inline lvl##_t __##lvl(u64 v)                                       \
+	{                                                                          \
+		return (lvl##_t){ pv_xlate.on && lvl##_raw_names_frame(v) ?        \
+					  pv_xlate_frame(v, pv_xlate.p2m) : v };   \
+	}                                                                          \
 	static inline bool lvl##_none(lvl##_t e) { return e.PT_RAW == 0; }            \
 	static inline bool lvl##_present(lvl##_t e) { return e.PT_RAW & _PAGE_PRESENT; } \
-	static inline paddr_t lvl##_paddr(lvl##_t e) { return e.PT_RAW & _PAGE_ADDR_MASK; } \
+	static inline paddr_t lvl##_paddr(lvl##_t e) { return lvl##_val(e) & _PAGE_ADDR_MASK; } \
 	static inline unsigned lvl##_index(vaddr_t va) { return (va >> (shift)) & (PT_ENTRIES - 1); } \
-	static inline lvl##_t lvl##_mktable(paddr_t table) { return (lvl##_t){ table | _PAGE_TABLE }; }
+	static inline lvl##_t lvl##_mktable(paddr_t table)                         \
+	{                                                                          \
+		return (lvl##_t){ pv_phys_to_machine(table) | _PAGE_TABLE };       \
+	}
 
 DEFINE_PT_LEVEL(pgd, PGD_SHIFT)
 DEFINE_PT_LEVEL(pud, PUD_SHIFT)
@@ -90,9 +171,16 @@ static inline u64 prot_to_leaf_bits(enum vm_prot prot, bool has_nx)
 	return bits;
 }
 
-static inline pte_t pte_mkleaf(paddr_t pa, u64 bits) { return __pte(pa | bits); }
-static inline pmd_t pmd_mkhuge(paddr_t pa, u64 bits) { return __pmd(pa | bits | _PAGE_PSE); }
-static inline pud_t pud_mkhuge(paddr_t pa, u64 bits) { return __pud(pa | bits | _PAGE_PSE); }
+/* Entries for a pseudo-physical frame pa hold its machine frame. */
+static inline pte_t pte_mkleaf(paddr_t pa, u64 bits) { return pte_raw(pv_phys_to_machine(pa) | bits); }
+static inline pmd_t pmd_mkhuge(paddr_t pa, u64 bits)
+{
+	return pmd_raw(pv_phys_to_machine(pa) | bits | _PAGE_PSE);
+}
+static inline pud_t pud_mkhuge(paddr_t pa, u64 bits)
+{
+	return pud_raw(pv_phys_to_machine(pa) | bits | _PAGE_PSE);
+}
 
 static inline bool pte_write(pte_t e) { return e.PT_RAW & _PAGE_RW; }
 static inline bool pte_user(pte_t e) { return e.PT_RAW & _PAGE_USER; }
@@ -132,7 +220,7 @@ static inline bool pte_migration(pte_t e)
 
 static inline pte_t pte_mkmigration(pte_t e)
 {
-	return __pte((e.PT_RAW & (_PAGE_ADDR_MASK | _PAGE_ACCESSED | _PAGE_DIRTY)) | _PAGE_MIGRATION);
+	return pte_raw((e.PT_RAW & (_PAGE_ADDR_MASK | _PAGE_ACCESSED | _PAGE_DIRTY)) | _PAGE_MIGRATION);
 }
 
 /* Present, protnone or migrating: the entry still owns its frame. */
@@ -143,22 +231,22 @@ static inline bool pte_mapped(pte_t e)
 
 static inline pte_t pte_mkprotnone(pte_t e)
 {
-	return __pte((e.PT_RAW & (_PAGE_ADDR_MASK | _PAGE_DIRTY)) | _PAGE_PROTNONE | _PAGE_ACCESSED);
+	return pte_raw((e.PT_RAW & (_PAGE_ADDR_MASK | _PAGE_DIRTY)) | _PAGE_PROTNONE | _PAGE_ACCESSED);
 }
 
 /* A leaf entry with the same frame and new permission bits. */
 static inline pte_t pte_modify(pte_t e, u64 bits)
 {
-	return __pte(pte_paddr(e) | bits | (e.PT_RAW & (_PAGE_ACCESSED | _PAGE_DIRTY)));
+	return pte_mkleaf(pte_paddr(e), bits | (e.PT_RAW & (_PAGE_ACCESSED | _PAGE_DIRTY)));
 }
 
-static inline pte_t pte_mkwrite(pte_t e) { return __pte(e.PT_RAW | _PAGE_RW); }
-static inline pte_t pte_wrprotect(pte_t e) { return __pte(e.PT_RAW & ~_PAGE_RW); }
+static inline pte_t pte_mkwrite(pte_t e) { return pte_raw(e.PT_RAW | _PAGE_RW); }
+static inline pte_t pte_wrprotect(pte_t e) { return pte_raw(e.PT_RAW & ~_PAGE_RW); }
 
 /* A leaf entry with every bit kept but the frame, which becomes pa. */
 static inline pte_t pte_set_paddr(pte_t e, paddr_t pa)
 {
-	return __pte((e.PT_RAW & ~_PAGE_ADDR_MASK) | pa);
+	return pte_raw((e.PT_RAW & ~_PAGE_ADDR_MASK) | pv_phys_to_machine(pa));
 }
 
 /*
@@ -193,7 +281,7 @@ static inline bool pmd_is_invalid_huge(pmd_t e)
 {
 	return pmd_trans_huge(e) && !pmd_present(e) && !pmd_protnone(e);
 }
-static inline paddr_t pmd_huge_paddr(pmd_t e) { return e.PT_RAW & _PMD_HUGE_ADDR_MASK; }
+static inline paddr_t pmd_huge_paddr(pmd_t e) { return pmd_val(e) & _PMD_HUGE_ADDR_MASK; }
 static inline bool pmd_write(pmd_t e) { return e.PT_RAW & _PAGE_RW; }
 static inline bool pmd_dirty(pmd_t e) { return e.PT_RAW & _PAGE_DIRTY; }
 static inline bool pmd_accessed(pmd_t e) { return e.PT_RAW & _PAGE_ACCESSED; }
@@ -201,23 +289,23 @@ static inline bool pmd_exec(pmd_t e) { return !(e.PT_RAW & _PAGE_NX); }
 static inline bool pmd_pat(pmd_t e) { return e.PT_RAW & _PAGE_PAT_LARGE; }
 static inline bool pte_pat(pte_t e) { return e.PT_RAW & _PAGE_PAT; }
 
-static inline pmd_t pmd_mkinvalid(pmd_t e) { return __pmd(e.PT_RAW & ~(_PAGE_PRESENT | _PAGE_PROTNONE)); }
-static inline pmd_t pmd_wrprotect(pmd_t e) { return __pmd(e.PT_RAW & ~_PAGE_RW); }
-static inline pmd_t pmd_mkpat(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_PAT_LARGE); }
+static inline pmd_t pmd_mkinvalid(pmd_t e) { return pmd_raw(e.PT_RAW & ~(_PAGE_PRESENT | _PAGE_PROTNONE)); }
+static inline pmd_t pmd_wrprotect(pmd_t e) { return pmd_raw(e.PT_RAW & ~_PAGE_RW); }
+static inline pmd_t pmd_mkpat(pmd_t e) { return pmd_raw(e.PT_RAW | _PAGE_PAT_LARGE); }
 /* Lazy free (MADV_FREE): a clean entry says "not written since". */
-static inline pmd_t pmd_mkclean(pmd_t e) { return __pmd(e.PT_RAW & ~_PAGE_DIRTY); }
-static inline pte_t pte_mkclean(pte_t e) { return __pte(e.PT_RAW & ~_PAGE_DIRTY); }
+static inline pmd_t pmd_mkclean(pmd_t e) { return pmd_raw(e.PT_RAW & ~_PAGE_DIRTY); }
+static inline pte_t pte_mkclean(pte_t e) { return pte_raw(e.PT_RAW & ~_PAGE_DIRTY); }
 /* From a present (or invalid) huge leaf; A set as on a 4 KiB hint. */
 static inline pmd_t pmd_mkprotnone(pmd_t e)
 {
-	return __pmd((e.PT_RAW & ~_PAGE_PRESENT) | _PAGE_PROTNONE | _PAGE_ACCESSED);
+	return pmd_raw((e.PT_RAW & ~_PAGE_PRESENT) | _PAGE_PROTNONE | _PAGE_ACCESSED);
 }
-static inline pmd_t pmd_mkyoung(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_ACCESSED); }
-static inline pmd_t pmd_mkdirty(pmd_t e) { return __pmd(e.PT_RAW | _PAGE_DIRTY); }
+static inline pmd_t pmd_mkyoung(pmd_t e) { return pmd_raw(e.PT_RAW | _PAGE_ACCESSED); }
+static inline pmd_t pmd_mkdirty(pmd_t e) { return pmd_raw(e.PT_RAW | _PAGE_DIRTY); }
 /* The same huge leaf bits on another 2 MiB frame (a huge migration). */
 static inline pmd_t pmd_set_huge_paddr(pmd_t e, paddr_t pa)
 {
-	return __pmd((e.PT_RAW & ~_PMD_HUGE_ADDR_MASK) | pa);
+	return pmd_raw((e.PT_RAW & ~_PMD_HUGE_ADDR_MASK) | pv_phys_to_machine(pa));
 }
 
 /* A huge leaf with the same frame, A, D and PAT, and new permission bits
@@ -248,11 +336,27 @@ static inline pte_t pte_from_huge_pmd(pmd_t huge, unsigned index)
 }
 
 /* The root table a CR3 value names (its low bits are PCID/cache bits). */
-static inline paddr_t pt_root_of_cr3(u64 cr3) { return cr3 & _PAGE_ADDR_MASK; }
+static inline paddr_t pt_root_of_cr3(u64 cr3) { return pv_machine_to_phys(cr3 & _PAGE_ADDR_MASK); }
+/* Loads root (pseudo-physical) into CR3; in the read-only mode only a
+ * pinned top-level table is accepted (arch/x86/pv_mmu.c). */
+void pt_load_root(paddr_t root);
 
 /* The raw word of a table slot, writable: for the stores below only (the
  * field is const so that nothing else can store into a slot). */
 #define PT_SLOT_WORD(slot) ((u64 *)&(slot)->PT_RAW)
+
+/*
+ * In the read-only page-table mode every table page is read-only to the
+ * kernel: once the validator is on, each store goes to it (an update it
+ * refuses stops the caller like a BUG()). arch/x86/pv_mmu.c.
+ */
+void pv_mmu_set_entry(u64 *slot, u64 machine_val);
+u64 pv_mmu_xchg_entry(u64 *slot, u64 machine_val);
+void pv_mmu_batch_begin(void);
+void pv_mmu_batch_end(void);
+void pv_mmu_assert_unpinned(const void *table);
+
+static inline bool pv_validating(void) { return __builtin_expect(pv_xlate.validating, 0); }
 
 /*
  * Entry stores are single atomic writes: the CPU may walk the table at any
@@ -263,18 +367,23 @@ static inline paddr_t pt_root_of_cr3(u64 cr3) { return cr3 & _PAGE_ADDR_MASK; }
 #define DEFINE_SET_ENTRY(lvl)                                                    \
 	static inline void set_##lvl(lvl##_t *slot, lvl##_t e)                   \
 	{                                                                        \
-		__atomic_store_n(PT_SLOT_WORD(slot), e.PT_RAW, __ATOMIC_RELEASE); \
+		if (pv_validating())                                             \
+			pv_mmu_set_entry(PT_SLOT_WORD(slot), e.PT_RAW);          \
+		else                                                             \
+			__atomic_store_n(PT_SLOT_WORD(slot), e.PT_RAW, __ATOMIC_RELEASE); \
 	}                                                                        \
-	static inline void lvl##_clear(lvl##_t *slot) { set_##lvl(slot, __##lvl(0)); } \
+	static inline void lvl##_clear(lvl##_t *slot) { set_##lvl(slot, lvl##_raw(0)); } \
 	/* One read of a slot another CPU may change (a lockless walker's look). */ \
 	static inline lvl##_t lvl##p_get(const lvl##_t *slot)                    \
 	{                                                                        \
-		return __##lvl(__atomic_load_n(&slot->PT_RAW, __ATOMIC_ACQUIRE));  \
+		return lvl##_raw(__atomic_load_n(&slot->PT_RAW, __ATOMIC_ACQUIRE)); \
 	}                                                                        \
 	static inline lvl##_t lvl##_xchg(lvl##_t *slot, lvl##_t e)               \
 	{                                                                        \
-		return __##lvl(__atomic_exchange_n(PT_SLOT_WORD(slot), e.PT_RAW,   \
-						   __ATOMIC_ACQ_REL));             \
+		if (pv_validating())                                             \
+			return lvl##_raw(pv_mmu_xchg_entry(PT_SLOT_WORD(slot), e.PT_RAW)); \
+		return lvl##_raw(__atomic_exchange_n(PT_SLOT_WORD(slot), e.PT_RAW, \
+						     __ATOMIC_ACQ_REL));           \
 	}
 DEFINE_SET_ENTRY(pgd)
 DEFINE_SET_ENTRY(pud)
@@ -286,25 +395,30 @@ DEFINE_SET_ENTRY(pte)
  * Accessed or Dirty bit a CPU set up to then is in the returned value. */
 static inline pmd_t pmdp_invalidate(pmd_t *slot) { return pmd_xchg(slot, pmd_mkinvalid(*slot)); }
 
-static inline pte_t ptep_get_and_clear(pte_t *slot) { return pte_xchg(slot, __pte(0)); }
-static inline pmd_t pmdp_get_and_clear(pmd_t *slot) { return pmd_xchg(slot, __pmd(0)); }
-static inline pud_t pudp_get_and_clear(pud_t *slot) { return pud_xchg(slot, __pud(0)); }
-static inline pgd_t pgdp_get_and_clear(pgd_t *slot) { return pgd_xchg(slot, __pgd(0)); }
+static inline pte_t ptep_get_and_clear(pte_t *slot) { return pte_xchg(slot, pte_raw(0)); }
+static inline pmd_t pmdp_get_and_clear(pmd_t *slot) { return pmd_xchg(slot, pmd_raw(0)); }
+static inline pud_t pudp_get_and_clear(pud_t *slot) { return pud_xchg(slot, pud_raw(0)); }
+static inline pgd_t pgdp_get_and_clear(pgd_t *slot) { return pgd_xchg(slot, pgd_raw(0)); }
 
 /* Copies top-level entries [first, first + count) of src into dst, one
- * entry store each (an address space's kernel half, the trampoline's). */
+ * entry store each (an address space's kernel half, the trampoline's),
+ * as one batch for the validator. */
 static inline void pgd_copy_range(pgd_t *dst, const pgd_t *src, unsigned first, unsigned count)
 {
+	pv_mmu_batch_begin();
 	for (unsigned i = first; i < first + count; i++)
-		set_pgd(&dst[i], src[i]);
+		set_pgd(&dst[i], pgdp_get(&src[i]));
+	pv_mmu_batch_end();
 }
 
-/* Empties a whole table page: a fresh one before it is linked in, or one
- * being rebuilt. Entries are the same 64-bit word at every level. */
+/* Empties a fresh table page before it is pinned and linked in (in the
+ * read-only mode a pinned one is read-only: this would fault). Entries are
+ * the same 64-bit word at every level. */
 static inline void pt_table_clear(void *table)
 {
+	pv_mmu_assert_unpinned(table);
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
-		pte_clear((pte_t *)table + i);
+		__atomic_store_n(PT_SLOT_WORD((pte_t *)table + i), 0, __ATOMIC_RELAXED);
 }
 
 /* No entry of the table is in use (every level encodes "none" as 0). */

@@ -1,0 +1,189 @@
+/*
+ * The kernel's side of the read-only page-table mode (mmu=pv): the frame
+ * permutation it runs under, and its table pages handed to the validator
+ * (arch/x86/pv_mmu.c) — pinned when they become tables, unpinned when they
+ * stop being tables. Natively every function here is a no-op.
+ *
+ * Why a permutation: under Xen PV the frames a guest kernel counts in are
+ * pseudo-physical and its entries hold machine frames, and two Linux bugs
+ * (seed 000's Xen facet among them) lived in that translation. Here the
+ * machine frames are a fixed rotation of 2 MiB blocks within each 8 MiB
+ * group of free memory: not its own inverse, so using one direction for the
+ * other is caught; 2 MiB-granular, so huge pages stay machine-contiguous;
+ * and only over memory nobody has touched yet, because the boot tables
+ * still map physical memory one to one while the kernel builds its own.
+ */
+
+#include <arch/pv_mmu.h>
+#include <mmulab/cmdline.h>
+#include <mmulab/kernel.h>
+#include <mmulab/memblock.h>
+#include <mmulab/mm.h>
+#include <mmulab/pgtable.h>
+#include <mmulab/string.h>
+#include <mmulab/tlb.h>
+
+#define GROUP_BLOCKS 4
+/* The AP trampoline, the boot stage and the kernel image live low. */
+#define PERMUTE_FROM (16ULL << 20)
+
+static bool *permuted_marks; /* scratch while choosing: block is free memory */
+
+static void mark_free_blocks(paddr_t base, paddr_t end, void *arg)
+{
+	u64 blocks = *(u64 *)arg;
+
+	for (paddr_t b = ALIGN_UP(MAX(base, PERMUTE_FROM), PMD_SIZE); b + PMD_SIZE <= end;
+	     b += PMD_SIZE)
+		if (b / PMD_SIZE < blocks)
+			permuted_marks[b / PMD_SIZE] = true;
+}
+
+static bool group_free(u64 first)
+{
+	for (u64 i = 0; i < GROUP_BLOCKS; i++)
+		if (!permuted_marks[first + i])
+			return false;
+	return true;
+}
+
+/* p2m rotates each free group by one block; everything else is identity. */
+static u64 choose_permutation(u32 *p2m, u64 blocks)
+{
+	u64 permuted = 0;
+
+	for (u64 b = 0; b < blocks; b++)
+		p2m[b] = (u32)b;
+	for (u64 g = 0; g + GROUP_BLOCKS <= blocks; g += GROUP_BLOCKS) {
+		if (!group_free(g))
+			continue;
+		for (u64 i = 0; i < GROUP_BLOCKS; i++)
+			p2m[g + i] = (u32)(g + (i + 1) % GROUP_BLOCKS);
+		permuted += GROUP_BLOCKS;
+	}
+	return permuted;
+}
+
+static void *early_alloc(u64 bytes)
+{
+	paddr_t pa = memblock_alloc(ALIGN_UP(bytes, PAGE_SIZE), PAGE_SIZE);
+
+	if (!pa)
+		panic("pv: no memory for the validator's %lu bytes", bytes);
+	return phys_to_virt(pa);
+}
+
+void pv_mode_setup(paddr_t ram_span)
+{
+	u64 blocks = ALIGN_UP(ram_span, PMD_SIZE) / PMD_SIZE;
+	u32 *p2m = early_alloc(blocks * sizeof(u32));
+	u32 *m2p = early_alloc(blocks * sizeof(u32));
+	u64 state_bytes = pv_mmu_state_bytes(blocks * PMD_SIZE);
+	void *state = early_alloc(state_bytes);
+
+	/* Chosen after the allocations above, which stay one to one. */
+	permuted_marks = early_alloc(blocks);
+	memset(permuted_marks, 0, blocks);
+	memblock_for_each_free(mark_free_blocks, &blocks);
+	u64 permuted = choose_permutation(p2m, blocks);
+	for (u64 b = 0; b < blocks; b++)
+		m2p[p2m[b]] = (u32)b;
+	memblock_free(virt_to_phys(permuted_marks), ALIGN_UP(blocks, PAGE_SIZE));
+	pv_mmu_init(state, blocks * PMD_SIZE, p2m, m2p, blocks);
+	printk("mmulab: pv: read-only page tables behind the validator; %lu of %lu 2 MiB blocks "
+	       "permuted (pseudo-physical != machine), %lu KiB of validator state\n",
+	       permuted, blocks, state_bytes / 1024);
+}
+
+static pte_t *direct_map_pte(paddr_t pa)
+{
+	pte_t *pte = pt_pte_lookup(kernel_root(), (vaddr_t)phys_to_virt(pa));
+
+	ASSERT(pte && pte_present(*pte));
+	return pte;
+}
+
+void direct_map_set_writable(paddr_t pa, bool writable)
+{
+	pte_t *pte = direct_map_pte(pa);
+	pte_t e = ptep_get(pte);
+
+	set_pte(pte, writable ? pte_mkwrite(e) : pte_wrprotect(e));
+}
+
+/* A stale writable translation on another CPU would let it store into
+ * the table behind the validator, so every CPU drops it before the pin. */
+void pt_table_pin(paddr_t table, enum pt_level level)
+{
+	vaddr_t va = (vaddr_t)phys_to_virt(table);
+
+	if (!pv_validating())
+		return;
+	direct_map_set_writable(table, false);
+	flush_tlb_range(&kernel_space, va, va + PAGE_SIZE);
+	enum pv_rule r = pv_mmu_pin(table, level);
+	if (r != PV_OK)
+		panic("pv: the validator refused to pin P0x%lx as L%d (%s)", table, level,
+		      pv_rule_name(r));
+}
+
+/* A stale read-only translation elsewhere costs at most a spurious fault
+ * (mm/fault.c), so only this CPU flushes. */
+void pt_table_unpin(paddr_t table)
+{
+	if (!pv_validating())
+		return;
+	enum pv_rule r = pv_mmu_unpin(table);
+	if (r != PV_OK)
+		panic("pv: the validator refused to unpin P0x%lx (%s)", table, pv_rule_name(r));
+	direct_map_set_writable(table, true);
+	flush_tlb_local_page((vaddr_t)phys_to_virt(table));
+}
+
+/* The child table an entry of a level-level table points at, if any. */
+static bool child_table(const void *table, enum pt_level level, unsigned i, paddr_t *child)
+{
+	switch (level) {
+	case PT_L4: {
+		pgd_t e = pgdp_get((const pgd_t *)table + i);
+		*child = pgd_paddr(e);
+		return pgd_present(e);
+	}
+	case PT_L3: {
+		pud_t e = pudp_get((const pud_t *)table + i);
+		*child = pud_paddr(e);
+		return pud_present(e) && !pud_leaf(e);
+	}
+	case PT_L2: {
+		pmd_t e = pmdp_get((const pmd_t *)table + i);
+		*child = pmd_paddr(e);
+		return pmd_present(e) && !pmd_leaf(e);
+	}
+	default:
+		return false;
+	}
+}
+
+/* Tables built before the validator runs are pinned bottom-up, as a Xen
+ * guest pins what it built: each table's entries are checked when it is
+ * pinned, so its children must be tables already. */
+static void pin_tree(paddr_t table, enum pt_level level)
+{
+	paddr_t child;
+
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		if (child_table(phys_to_virt(table), level, i, &child))
+			pin_tree(child, level - 1);
+	enum pv_rule r = pv_mmu_pin(table, level);
+	if (r != PV_OK)
+		panic("pv: the validator refused the kernel's own L%d table P0x%lx (%s): the "
+		      "kernel cannot run on its tables", level, table, pv_rule_name(r));
+}
+
+void pv_mode_pin_kernel_tables(paddr_t root)
+{
+	pin_tree(root, PT_L4);
+	pv_mmu_start_validating();
+	struct pv_mmu_stats s = pv_mmu_stats();
+	printk("mmulab: pv: kernel tables pinned: %lu tables, validator on\n", s.pins);
+}
