@@ -51,7 +51,7 @@ void print_fault_report(const struct fault_info *f, struct trap_frame *frame, co
 	arch_print_fault_cause(f, prefix);
 	if (f->has_addr) {
 		pt_print_walk(pt_current_root(), f->addr, prefix);
-		pgt_buf_explain_fault(f->addr);
+		pgt_buf_explain_fault(f->addr, prefix);
 	}
 	print_trap_frame(frame, prefix);
 }

@@ -505,6 +505,7 @@ void page_alloc_init(void)
 		for_each_node_piece(mem->regions[i].base >> PAGE_SHIFT,
 				    (mem->regions[i].base + mem->regions[i].size) >> PAGE_SHIFT,
 				    plan_piece);
+	pv_mode_hold_identity_blocks();
 	memblock_for_each_free(free_early_range, NULL);
 	ready = true;
 	u64 t2 = rdtsc();

@@ -102,15 +102,15 @@ void pgt_buf_release_tail(void)
 	       (pgt_buf.top - pgt_buf.end) / PAGE_SIZE, pgt_buf.overflow);
 }
 
-bool pgt_buf_explain_fault(vaddr_t va)
+bool pgt_buf_explain_fault(vaddr_t va, const char *prefix)
 {
 	paddr_t pa = va - DIRECT_MAP_BASE;
 
 	if (va < DIRECT_MAP_BASE || pa < pgt_buf.end || pa >= pgt_buf.top)
 		return false;
-	printk("mmulab: mm: P0x%lx is in the early page-table buffer's released tail "
+	printk("%sP0x%lx is in the early page-table buffer's released tail "
 	       "P0x%lx..P0x%lx, still read-only: the tail went back to memblock without "
-	       "pagetable_reserve's flip to writable\n", pa, pgt_buf.end, pgt_buf.top);
+	       "pagetable_reserve's flip to writable\n", prefix, pa, pgt_buf.end, pgt_buf.top);
 	return true;
 }
 

@@ -95,6 +95,56 @@ void pv_mode_setup(paddr_t ram_span)
 	       permuted, blocks, state_bytes / 1024);
 }
 
+/* Free pieces of one-to-one blocks, gathered first: memblock's lists may
+ * not change while memblock_for_each_free walks them. */
+#define MAX_HELD 128
+
+struct held {
+	u32 count;
+	struct {
+		paddr_t base, end;
+	} r[MAX_HELD];
+};
+
+static void note_identity_part(paddr_t base, paddr_t end, void *arg)
+{
+	struct held *h = arg;
+
+	for (paddr_t b = ALIGN_DOWN(base, PMD_SIZE); b < end; b += PMD_SIZE) {
+		paddr_t lo = MAX(b, base), hi = MIN(b + PMD_SIZE, end);
+		if (pv_phys_to_machine(b) != b || lo >= hi)
+			continue;
+		if (h->count && h->r[h->count - 1].end == lo)
+			h->r[h->count - 1].end = hi;
+		else if (h->count < MAX_HELD)
+			h->r[h->count++] = (typeof(h->r[0])){ lo, hi };
+		else
+			panic("pv: more than %u free one-to-one ranges to keep back", MAX_HELD);
+	}
+}
+
+/*
+ * Before the page allocator takes the free memory: what is left free in
+ * blocks that stayed one to one is kept back, so every frame the allocator
+ * hands out has a machine frame different from its pseudo-physical one and
+ * a translation that goes the wrong way, or not at all, shows in the data.
+ */
+void pv_mode_hold_identity_blocks(void)
+{
+	static struct held h;
+	u64 held = 0;
+
+	if (!pv_xlate.on)
+		return;
+	memblock_for_each_free(note_identity_part, &h);
+	for (u32 i = 0; i < h.count; i++) {
+		memblock_reserve(h.r[i].base, h.r[i].end - h.r[i].base);
+		held += h.r[i].end - h.r[i].base;
+	}
+	printk("mmulab: pv: %lu KiB of free memory in one-to-one blocks kept from the page "
+	       "allocator\n", held / 1024);
+}
+
 static pte_t *direct_map_pte(paddr_t pa)
 {
 	pte_t *pte = pt_pte_lookup(kernel_root(), (vaddr_t)phys_to_virt(pa));

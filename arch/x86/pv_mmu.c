@@ -356,11 +356,14 @@ enum pv_rule pv_mmu_try_update(u64 *slot, u64 machine_val)
 
 /* --- pin, unpin, CR3 --- */
 
-static void report_frame(enum pv_rule r, paddr_t table, enum pt_level level, const char *what)
+/* count: the frame's writable mappings or referencing entries, as known
+ * when the operation was refused. */
+static void report_frame(enum pv_rule r, paddr_t table, enum pt_level level, const char *what,
+			 u32 count_now)
 {
 	count(&stats.refusals, 1);
-	printk("mmulab: pv: refused %s: %s of M0x%lx as L%u: %s\n", rule_names[r], what, table,
-	       level, rule_texts[r]);
+	printk("mmulab: pv: refused %s: %s of M0x%lx as L%u (count %u): %s\n", rule_names[r], what,
+	       table, level, count_now, rule_texts[r]);
 }
 
 static void undo_refs(enum pt_level level, const u64 *t, unsigned upto)
@@ -378,10 +381,8 @@ static enum pv_rule pin_locked(paddr_t table, enum pt_level level)
 		return PV_BAD_NEXT_LEVEL;
 	if (fi->level != PT_NOT_TABLE)
 		return PV_PIN_PINNED;
-	if (fi->count) {
-		printk("mmulab: pv: M0x%lx has %u writable mapping(s)\n", table, fi->count);
+	if (fi->count)
 		return PV_PIN_WRITABLE;
-	}
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		u64 v = t[i];
 		if (level == PT_L4 && i == HV_SLOT && v == 0)
@@ -405,12 +406,14 @@ enum pv_rule pv_mmu_pin(paddr_t table, enum pt_level level)
 	paddr_t m = pv_phys_to_machine(table);
 	u64 flags = hv_lock();
 	enum pv_rule r = pin_locked(m, level);
+	struct frame_info *fi = frame_of(m);
+	u32 now = fi ? fi->count : 0;
 
 	count(&stats.calls, 1);
 	count(&stats.pins, r == PV_OK);
 	hv_unlock(flags);
 	if (r != PV_OK)
-		report_frame(r, m, level, "pin");
+		report_frame(r, m, level, "pin", now);
 	return r;
 }
 
@@ -421,6 +424,7 @@ enum pv_rule pv_mmu_unpin(paddr_t table)
 	struct frame_info *fi = frame_of(m);
 	enum pv_rule r = PV_OK;
 	enum pt_level level = fi ? fi->level : PT_NOT_TABLE;
+	u32 now = fi ? fi->count : 0;
 
 	if (level == PT_NOT_TABLE)
 		r = PV_UNPIN_NOT_PINNED;
@@ -434,7 +438,7 @@ enum pv_rule pv_mmu_unpin(paddr_t table)
 	count(&stats.unpins, r == PV_OK);
 	hv_unlock(flags);
 	if (r != PV_OK)
-		report_frame(r, m, level, "unpin");
+		report_frame(r, m, level, "unpin", now);
 	return r;
 }
 
@@ -444,7 +448,7 @@ void pt_load_root(paddr_t root)
 	struct frame_info *fi = frame_of(m);
 
 	if (pv_validating() && (!fi || fi->level != PT_L4)) {
-		report_frame(PV_ROOT_NOT_PINNED, m, PT_L4, "CR3 load");
+		report_frame(PV_ROOT_NOT_PINNED, m, PT_L4, "CR3 load", fi ? fi->count : 0);
 		refused();
 	}
 	write_cr3(m);

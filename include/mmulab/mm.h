@@ -45,7 +45,7 @@ void pgt_buf_protect(void);
 void pgt_buf_release_tail(void);
 /* For a fault report: says so in one line when va is a released tail
  * page of the buffer, which stays read-only without the fixup. */
-bool pgt_buf_explain_fault(vaddr_t va);
+bool pgt_buf_explain_fault(vaddr_t va, const char *prefix);
 void pgt_buf_bounds(paddr_t *start, paddr_t *end, paddr_t *top);
 
 /* The kernel's own page tables (mm/kmap.c). */

@@ -82,6 +82,8 @@ void pt_table_unpin(paddr_t table);
  * kernel's tables are built), then those tables pinned bottom-up. */
 void pv_mode_setup(paddr_t ram_span);
 void pv_mode_pin_kernel_tables(paddr_t root);
+/* Keeps one-to-one memory from the page allocator (mm/page_alloc.c). */
+void pv_mode_hold_identity_blocks(void);
 /* The direct map's 4 KiB mapping of pa made read-only or writable (the
  * read-only mode maps RAM with 4 KiB pages only). */
 void direct_map_set_writable(paddr_t pa, bool writable);
