@@ -6,6 +6,8 @@
 #include <mmulab/kernel.h>
 #include <mmulab/memory.h>
 #include <mmulab/page.h>
+#include <mmulab/pgtable.h>
+#include <arch/pv_mmu.h>
 
 const char *const audit_rule_names[AUDIT_RULE_COUNT] = {
 	[AUDIT_NOT_RAM] = "not_ram",
@@ -15,6 +17,9 @@ const char *const audit_rule_names[AUDIT_RULE_COUNT] = {
 	[AUDIT_KERNEL_HALF] = "kernel_half",
 	[AUDIT_DEPOSIT] = "deposit",
 	[AUDIT_TABLE_PAGES] = "table_pages",
+	[AUDIT_PV_TRANSLATION] = "pv_translation",
+	[AUDIT_PV_TABLE] = "pv_table",
+	[AUDIT_PV_WRITABLE_TABLE] = "pv_writable_table",
 };
 
 typedef void (*leaf_fn)(struct mm *mm, vaddr_t va, pte_t entry, struct audit_result *r,
@@ -84,10 +89,35 @@ static void print_page(vaddr_t va, pte_t entry, const char *prefix)
 	       p->mapcount, p->pincount, p->flags, p->node);
 }
 
+/* Read-only mode: the kernel's reading of the entry's frame must be the
+ * pseudo-physical frame of the machine frame it holds (seed 000's Xen
+ * facet: a hint entry read back untranslated), and a table page may be
+ * mapped read-only only. Checked against the validator, not the kernel. */
+static void check_pv_leaf(struct mm *mm, vaddr_t va, pte_t e, struct audit_result *r,
+			  const char *prefix)
+{
+	paddr_t machine = pte_machine_paddr(e);
+
+	if (!pv_xlate.on)
+		return;
+	if (pv_machine_to_phys(machine) != pte_paddr(e)) {
+		report(r, AUDIT_PV_TRANSLATION, mm, "entry read back as another frame", prefix);
+		printk("%s  addr:V0x%016lx entry %016lx (machine) holds M0x%lx = P0x%lx, read as "
+		       "P0x%lx\n", prefix, va, pte_machine_val(e), machine,
+		       pv_machine_to_phys(machine), pte_paddr(e));
+	}
+	if (pte_present(e) && pte_write(e) && pv_mmu_level(pv_machine_to_phys(machine))) {
+		report(r, AUDIT_PV_WRITABLE_TABLE, mm, "maps a page-table page writable", prefix);
+		printk("%s  addr:V0x%016lx entry %016lx\n", prefix, va, pte_val(e));
+	}
+}
+
 static void count_entry(struct mm *mm, vaddr_t va, pte_t e, struct audit_result *r,
 			const char *prefix)
 {
 	paddr_t pa = pte_paddr(e);
+
+	check_pv_leaf(mm, va, e, r, prefix);
 
 	if (!pfn_valid(pa >> PAGE_SHIFT)) {
 		report(r, AUDIT_NOT_RAM, mm, "frame is not RAM", prefix);
@@ -135,6 +165,22 @@ static u64 huge_pmds_in(const pmd_t *pmd)
 	return n;
 }
 
+/* Read-only mode: a table of the address space is pinned at its level
+ * and read-only where the direct map maps it. */
+static void check_pv_table(struct mm *mm, paddr_t table, enum pt_level level,
+			   struct audit_result *r, const char *prefix)
+{
+	if (!pv_xlate.on)
+		return;
+	struct pt_walk w = pt_walk(kernel_root(), (vaddr_t)phys_to_virt(table));
+	bool writable = w.leaf_size == PAGE_SIZE && pte_write(w.pte);
+	if (pv_mmu_level(table) == level && w.leaf_size && !writable)
+		return;
+	report(r, AUDIT_PV_TABLE, mm, "table page not pinned at its level or writable", prefix);
+	printk("%s  table P0x%lx: L%d, validator has L%d, direct map %s\n", prefix, table, level,
+	       pv_mmu_level(table), writable ? "writable" : w.leaf_size ? "read-only" : "absent");
+}
+
 /* One deposit per huge PMD, table by table (a PMD that went none with its
  * deposit left behind shows here too), and every table page the address
  * space counts is either linked in or deposited: none leaked. */
@@ -143,19 +189,26 @@ static void check_tables(struct mm *mm, struct audit_result *r, const char *pref
 	const pgd_t *pgd = phys_to_virt(mm->root);
 	u64 tables = 1; /* the root */
 
+	check_pv_table(mm, mm->root, PT_L4, r, prefix);
 	for (int i = 0; i < PT_ENTRIES / 2; i++) {
 		if (!pgd_present(pgd[i]))
 			continue;
 		const pud_t *pud = phys_to_virt(pgd_paddr(pgd[i]));
 		tables++;
+		check_pv_table(mm, pgd_paddr(pgd[i]), PT_L3, r, prefix);
 		for (int j = 0; j < PT_ENTRIES; j++) {
 			if (!pud_present(pud[j]))
 				continue;
 			const pmd_t *pmd = phys_to_virt(pud_paddr(pud[j]));
 			u64 huge = huge_pmds_in(pmd), deposits = huge_pmd_deposits(pmd);
 			tables += 1 + deposits;
-			for (int k = 0; k < PT_ENTRIES; k++)
-				tables += pmd_present(pmd[k]) && !pmd_leaf(pmd[k]);
+			check_pv_table(mm, pud_paddr(pud[j]), PT_L2, r, prefix);
+			for (int k = 0; k < PT_ENTRIES; k++) {
+				if (!pmd_present(pmd[k]) || pmd_leaf(pmd[k]))
+					continue;
+				tables++;
+				check_pv_table(mm, pmd_paddr(pmd[k]), PT_L1, r, prefix);
+			}
 			if (huge != deposits) {
 				report(r, AUDIT_DEPOSIT, mm, "deposited tables differ from huge PMDs",
 				       prefix);

@@ -286,8 +286,14 @@ static bool for_each_pte(struct mm *mm, vaddr_t va, vaddr_t end, const struct pt
 			pte_t *pte = pte_offset_map_lock(mm, pmd, va, &ptl);
 			ASSERT(pte); /* tables change only under the exclusive mmap_lock we hold */
 			pte_t *first = pte;
+			/* In the read-only mode the callbacks' stores go to the
+			 * validator as one batch per table (a no-op natively);
+			 * each slot is visited once, and an exchange sends the
+			 * queue first. */
+			pv_mmu_batch_begin();
 			for (vaddr_t a = va; a < next; a += PAGE_SIZE, pte++)
 				flush |= w->fn(mm, pte, a, arg);
+			pv_mmu_batch_end();
 			pte_unmap_unlock(first, ptl);
 		}
 		va = next;

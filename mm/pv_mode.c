@@ -15,10 +15,12 @@
  */
 
 #include <arch/pv_mmu.h>
+#include <mmulab/audit.h>
 #include <mmulab/cmdline.h>
 #include <mmulab/kernel.h>
 #include <mmulab/memblock.h>
 #include <mmulab/mm.h>
+#include <mmulab/page.h>
 #include <mmulab/pgtable.h>
 #include <mmulab/string.h>
 #include <mmulab/tlb.h>
@@ -236,4 +238,92 @@ void pv_mode_pin_kernel_tables(paddr_t root)
 	pv_mmu_start_validating();
 	struct pv_mmu_stats s = pv_mmu_stats();
 	printk("mmulab: pv: kernel tables pinned: %lu tables, validator on\n", s.pins);
+}
+
+/* --- the audit of the mode (the per-address-space part is mm/audit.c) --- */
+
+#define PV_AUDIT_LINES 8
+
+struct pv_audit {
+	u64 bad;
+	const char *prefix;
+};
+
+static void pv_bad(struct pv_audit *a, const char *what, paddr_t pa, const char *detail)
+{
+	if (a->bad++ < PV_AUDIT_LINES)
+		printk("%sBUG: pv audit: P0x%lx %s%s\n", a->prefix, pa, what, detail);
+}
+
+/* Every table the kernel's own tree holds is pinned at its level and
+ * read-only in the direct map; the validator's slot is not the kernel's. */
+static void audit_kernel_tree(struct pv_audit *a, paddr_t table, enum pt_level level)
+{
+	struct pt_walk w = pt_walk(kernel_root(), (vaddr_t)phys_to_virt(table));
+	paddr_t child;
+
+	if (pv_mmu_level(table) != level)
+		pv_bad(a, "is a kernel table but not pinned at its level", table, "");
+	if (!w.leaf_size || pte_write(w.pte))
+		pv_bad(a, "is a kernel table but not read-only in the direct map", table, "");
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		if (level == PT_L4 && pv_mmu_in_hypervisor_slot((vaddr_t)i << PGD_SHIFT |
+								 0xffff000000000000UL))
+			continue;
+		if (child_table(phys_to_virt(table), level, i, &child))
+			audit_kernel_tree(a, child, level - 1);
+	}
+}
+
+/* Over every RAM frame, through the direct map's own entries: read-only
+ * exactly when pinned (so no free page is read-only, a released buffer
+ * tail is writable unless it became a table since, and every table is
+ * read-only there), and no free frame pinned. */
+static void audit_frames(struct pv_audit *a)
+{
+	const struct memblock_type *m = &memblock.memory;
+	pfn_t free_until = 0;
+
+	for (u32 i = 0; i < m->count; i++) {
+		pfn_t first = m->regions[i].base >> PAGE_SHIFT;
+		pfn_t end = (m->regions[i].base + m->regions[i].size) >> PAGE_SHIFT;
+		for (pfn_t pfn = first; pfn < end; pfn++) {
+			struct page *p = pfn_to_page(pfn);
+			paddr_t pa = pfn << PAGE_SHIFT;
+			if (p->flags & PG_buddy)
+				free_until = pfn + (1ULL << p->order);
+			bool pinned = pv_mmu_level(pa) != PT_NOT_TABLE;
+			bool writable = pte_write(ptep_get(direct_map_pte(pa)));
+			if (pinned == writable)
+				pv_bad(a, pinned ? "is pinned but writable in the direct map" :
+						   "is read-only in the direct map but not a table", pa, "");
+			if (pinned && pfn < free_until)
+				pv_bad(a, "is free but still pinned", pa, "");
+		}
+	}
+}
+
+static void audit_buffer(struct pv_audit *a)
+{
+	paddr_t start, end, top;
+
+	pgt_buf_bounds(&start, &end, &top);
+	for (paddr_t pa = start; pa < end; pa += PAGE_SIZE)
+		if (pv_mmu_level(pa) == PT_NOT_TABLE || !(phys_to_page(pa)->flags & PG_reserved))
+			pv_bad(a, "is in the used early page-table buffer but not a reserved table",
+			       pa, "");
+}
+
+u64 pv_audit(const char *prefix)
+{
+	struct pv_audit a = { 0, prefix };
+
+	if (!pv_xlate.on)
+		return 0;
+	audit_kernel_tree(&a, kernel_root(), PT_L4);
+	audit_frames(&a);
+	audit_buffer(&a);
+	if (a.bad > PV_AUDIT_LINES)
+		printk("%sBUG: pv audit: ... and %lu more\n", prefix, a.bad - PV_AUDIT_LINES);
+	return a.bad;
 }

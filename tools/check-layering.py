@@ -27,11 +27,13 @@ DOC_END = "<!-- layering: end -->"
 # check too, so the list never claims more than the code does.
 ALLOWED = [
     # mm/
+    ("mm/audit.c", ["pv_mmu.h"], "asks the read-only mode's validator what each table is pinned as"),
     ("mm/kmap.c", ["cpu.h"], "turns on NXE/WP/SMEP/SMAP before the switch; asks for 1 GiB pages"),
     ("mm/mm.c", ["cpu.h"], "loads CR3 when it switches address spaces"),
     ("mm/numa_balance.c", ["cpu.h", "tsc.h"], "times the periodic scan (rdtsc, the TSC rate)"),
     ("mm/page_alloc.c", ["cpu.h", "tsc.h"], "times the deferred struct page init per node"),
     ("mm/pgtable.c", ["cpu.h"], "drops NX from new entries when the CPU has none"),
+    ("mm/pv_mode.c", ["pv_mmu.h"], "the read-only mode: hands the validator its state, pins and unpins"),
     ("mm/tlb.c", ["apic.h", "cpu.h", "irq.h", "tlb.h"],
      "the shootdown: its vector, the IPI, the local flush"),
     # kernel/

@@ -24,6 +24,10 @@ static void good_lines(void)
 	CHECK(parse("thp=always", &c, err) && c.thp == 1);
 	CHECK(parse("thp=never", &c, err) && c.thp == 2);
 	CHECK(!parse("thp=sometimes", &c, err));
+	CHECK(parse("", &c, err) && !c.mmu_pv);
+	CHECK(parse("mmu=pv", &c, err) && c.mmu_pv);
+	CHECK(parse("mmu=native", &c, err) && !c.mmu_pv);
+	CHECK(!parse("mmu=xen", &c, err));
 	CHECK(parse("", &c, err) && c.race_delay_us == 0);
 	CHECK(parse("race_delay_us=200", &c, err) && c.race_delay_us == 200);
 	CHECK(!parse("race_delay_us=2000000", &c, err));
@@ -35,7 +39,7 @@ static void bad_lines_say_what(void)
 	char err[320];
 
 	CHECK(!parse("tests=x bogus=1", &c, err));
-	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs watchdog x2apic vmalloc_sync numa numa_policy numa_restore_write numa_scan_period_ms numa_scan_pages thp race_delay_us expect_topology)");
+	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs watchdog x2apic vmalloc_sync numa numa_policy numa_restore_write numa_scan_period_ms numa_scan_pages thp mmu race_delay_us expect_topology)");
 	CHECK(!parse("seed=12z", &c, err));
 	CHECK(strstr(err, "bad value '12z' for seed=") != NULL);
 	CHECK(!parse("iterations=0", &c, err));

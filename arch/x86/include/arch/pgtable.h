@@ -119,6 +119,7 @@ static inline bool pgd_raw_names_frame(u64 v) { return v & _PAGE_PRESENT; }
 	_Static_assert(sizeof(lvl##_t) == 8, #lvl "_t is one 64-bit entry");       \
 	static inline lvl##_t lvl##_raw(u64 v) { return (lvl##_t){ v }; }          \
 	static inline u64 lvl##_machine_val(lvl##_t e) { return e.PT_RAW; }        \
+	static inline paddr_t lvl##_machine_paddr(lvl##_t e) { return e.PT_RAW & _PAGE_ADDR_MASK; } \
 	static inline u64 lvl##_val(lvl##_t e)                                     \
 	{                                                                          \
 		u64 v = e.PT_RAW;                                                  \
