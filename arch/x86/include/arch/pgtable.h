@@ -8,8 +8,8 @@
  *
  * The only place that writes an entry, too: every store into a live table
  * is set_pXd, pXd_clear, pXd_xchg (in-place read-modify-write),
- * pgd_copy_range or pt_table_clear, so the read-only page-table mode can
- * redirect them all here. The raw field is named for this header alone and
+ * pgd_copy_range or pt_table_clear, so the read-only page-table mode
+ * (mmu=pv) redirects them all from here to its validator. The raw field is named for this header alone and
  * is const, so `*pte = e` outside these accessors does not compile;
  * tools/check-entry-writes.py keeps its name out of every other file.
  */
