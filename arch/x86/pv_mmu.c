@@ -72,40 +72,28 @@ static struct {
 	u64 calls, updates, pins, unpins, refusals;
 } stats;
 
-static const char *const rule_names[PV_RULE_COUNT] = {
-	[PV_OK] = "ok",
-	[PV_TARGET_NOT_PINNED] = "target_not_pinned",
-	[PV_WRITABLE_TABLE] = "writable_table",
-	[PV_BAD_NEXT_LEVEL] = "bad_next_level",
-	[PV_LEAF_LEVEL] = "leaf_level",
-	[PV_HYPERVISOR_SLOT] = "hypervisor_slot",
-	[PV_PIN_PINNED] = "pin_pinned",
-	[PV_PIN_WRITABLE] = "pin_writable",
-	[PV_PIN_BAD_ENTRY] = "pin_bad_entry",
-	[PV_UNPIN_NOT_PINNED] = "unpin_not_pinned",
-	[PV_UNPIN_REFERENCED] = "unpin_referenced",
-	[PV_ROOT_NOT_PINNED] = "root_not_pinned",
-};
-
-static const char *const rule_texts[PV_RULE_COUNT] = {
-	[PV_OK] = "allowed",
-	[PV_TARGET_NOT_PINNED] = "the entry is not in a pinned table",
-	[PV_WRITABLE_TABLE] = "a writable mapping of a page-table page",
-	[PV_BAD_NEXT_LEVEL] = "points at a frame that is not a table pinned one level down",
-	[PV_LEAF_LEVEL] = "a leaf at a level that holds none in this mode",
-	[PV_HYPERVISOR_SLOT] = "the validator's own top-level slot",
-	[PV_PIN_PINNED] = "the table is pinned already",
-	[PV_PIN_WRITABLE] = "the frame has a writable mapping",
-	[PV_PIN_BAD_ENTRY] = "the table holds an entry the rules refuse",
-	[PV_UNPIN_NOT_PINNED] = "the frame is not a pinned table",
-	[PV_UNPIN_REFERENCED] = "an entry still points at the table",
-	[PV_ROOT_NOT_PINNED] = "CR3 may hold only a pinned top-level table",
+static const struct {
+	const char *name, *text;
+} rules[PV_RULE_COUNT] = {
+	[PV_OK] = { "ok", "allowed" },
+	[PV_TARGET_NOT_PINNED] = { "target_not_pinned", "the entry is not in a pinned table" },
+	[PV_WRITABLE_TABLE] = { "writable_table", "a writable mapping of a page-table page" },
+	[PV_BAD_NEXT_LEVEL] = { "bad_next_level",
+				"points at a frame that is not a table pinned one level down" },
+	[PV_LEAF_LEVEL] = { "leaf_level", "a leaf at a level that holds none in this mode" },
+	[PV_HYPERVISOR_SLOT] = { "hypervisor_slot", "the validator's own top-level slot" },
+	[PV_PIN_PINNED] = { "pin_pinned", "the table is pinned already" },
+	[PV_PIN_WRITABLE] = { "pin_writable", "the frame has a writable mapping" },
+	[PV_PIN_BAD_ENTRY] = { "pin_bad_entry", "the table holds an entry the rules refuse" },
+	[PV_UNPIN_NOT_PINNED] = { "unpin_not_pinned", "the frame is not a pinned table" },
+	[PV_UNPIN_REFERENCED] = { "unpin_referenced", "an entry still points at the table" },
+	[PV_ROOT_NOT_PINNED] = { "root_not_pinned", "CR3 may hold only a pinned top-level table" },
 };
 
 const char *pv_rule_name(enum pv_rule r)
 {
 	ASSERT(r < PV_RULE_COUNT);
-	return rule_names[r];
+	return rules[r].name;
 }
 
 static void count(u64 *c, u64 n) { __atomic_add_fetch(c, n, __ATOMIC_RELAXED); }
@@ -209,7 +197,7 @@ static void report_update(enum pv_rule r, paddr_t table, unsigned index, u64 old
 
 	count(&stats.refusals, 1);
 	printk("mmulab: pv: refused %s: L%u entry M0x%lx[%u] old 0x%016lx new 0x%016lx: %s\n",
-	       rule_names[r], fi ? fi->level : 0, table, index, old, new, rule_texts[r]);
+	       rules[r].name, fi ? fi->level : 0, table, index, old, new, rules[r].text);
 }
 
 /* Where slot lives: the machine frame of its table and its index. Tables
@@ -362,8 +350,8 @@ static void report_frame(enum pv_rule r, paddr_t table, enum pt_level level, con
 			 u32 count_now)
 {
 	count(&stats.refusals, 1);
-	printk("mmulab: pv: refused %s: %s of M0x%lx as L%u (count %u): %s\n", rule_names[r], what,
-	       table, level, count_now, rule_texts[r]);
+	printk("mmulab: pv: refused %s: %s of M0x%lx as L%u (count %u): %s\n", rules[r].name, what,
+	       table, level, count_now, rules[r].text);
 }
 
 static void undo_refs(enum pt_level level, const u64 *t, unsigned upto)
