@@ -188,11 +188,20 @@ check: deps
 	$(PYTHON) tests/matrix.py --out $(BUILD)/check
 
 # The fault-cost figures (numa_bench, and thp_bench: opt-in, 2 MiB faults
-# and copies cost the emulator seconds), as "# bench:" lines.
+# and copies cost the emulator seconds), as "# bench:" lines; then what
+# mmu=pv costs: pv_bench (opt-in) booted natively and with mmu=pv, and the
+# ratios of the two (tools/pv_bench_ratios.py).
 bench: deps
 	$(MAKE) all
 	./run-qemu.sh --nodes 2 --cpus 2 --cmdline "tests=numa_bench,thp_bench" --log $(BUILD)/bench.log >/dev/null
 	@grep '# bench:' $(BUILD)/bench.log | sed 's/^ *# //'
+	./run-qemu.sh --boot pvh --nodes 2 --cpus 2 --cmdline "tests=pv_bench" \
+		--log $(BUILD)/bench-pv-native.log >/dev/null
+	./run-qemu.sh --boot pvh --nodes 2 --cpus 2 --cmdline "mmu=pv tests=pv_bench" \
+		--log $(BUILD)/bench-pv.log >/dev/null
+	@grep -h '# bench:' $(BUILD)/bench-pv-native.log $(BUILD)/bench-pv.log | sed 's/^ *# //'
+	@$(PYTHON) tools/pv_bench_ratios.py $(BUILD)/bench-pv-native.log $(BUILD)/bench-pv.log | \
+		sed 's/^# //'
 
 # Mutation testing (tools/mutate.py): slow, not part of check; check only
 # verifies that the list still applies and compiles (tests/matrix.conf).

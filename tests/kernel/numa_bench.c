@@ -34,7 +34,7 @@
  */
 
 #include <arch/cpu.h>
-#include "numa_util.h"
+#include "fault_bench.h"
 #include "bench_util.h"
 
 #define SAMPLES 1000
@@ -43,32 +43,6 @@
 struct samples {
 	u64 v[SAMPLES];
 };
-
-static u64 timed_read(vaddr_t va)
-{
-	u64 t0 = rdtsc();
-	user_access_begin();
-	(void)*(volatile u64 *)va;
-	user_access_end();
-	return rdtsc() - t0;
-}
-
-static u64 timed_write(vaddr_t va)
-{
-	u64 t0 = rdtsc();
-	user_access_begin();
-	*(volatile u64 *)va = t0;
-	user_access_end();
-	return rdtsc() - t0;
-}
-
-/* Makes the entry read-only on this CPU only: the mm runs nowhere else. */
-static void wrprotect_here(struct mm *mm, vaddr_t va)
-{
-	pte_t *pte = pt_pte_lookup(mm->root, va);
-	set_pte(pte, pte_wrprotect(*pte));
-	invlpg(va);
-}
 
 /* SCAN_PAGES pages filled with pattern 1, the mm loaded on this CPU. */
 static struct mm *filled_mm(struct test *t)
@@ -96,19 +70,8 @@ static void hint_fault_cost(struct test *t)
 	static struct samples reuse, hint;
 	struct mm *mm = filled_mm(t);
 
-	u64 reused = mm->faults.cow_reuse;
-	for (u32 i = 0; i < SAMPLES; i++) {
-		wrprotect_here(mm, USER_BASE);
-		reuse.v[i] = timed_write(USER_BASE + 8); /* off the checked words */
-	}
-	EXPECT_EQ(t, mm->faults.cow_reuse - reused, SAMPLES); /* each sample was one such fault */
-	u64 hints = numa_stats.numa_hint_faults, local = numa_stats.numa_hint_faults_local;
-	for (u32 i = 0; i < SAMPLES; i++) {
-		numa_scan(mm, USER_BASE, USER_BASE + PAGE_SIZE);
-		hint.v[i] = timed_read(USER_BASE);
-	}
-	EXPECT_EQ(t, numa_stats.numa_hint_faults - hints, SAMPLES);
-	EXPECT_EQ(t, numa_stats.numa_hint_faults_local - local, SAMPLES);
+	sample_cow_reuse(t, mm, USER_BASE, reuse.v, SAMPLES, NULL);
+	sample_hint_nomigrate(t, mm, USER_BASE, hint.v, SAMPLES, NULL);
 	u64 n = bench_report(t, "fault_cow_reuse", reuse.v, SAMPLES);
 	u64 h = bench_report(t, "numa_hint_nomigrate", hint.v, SAMPLES);
 	bench_ratio(t, "numa_hint_nomigrate_ratio", h, n, "numa_hint_nomigrate / fault_cow_reuse");
