@@ -20,14 +20,12 @@
 #include <mmulab/pgtable.h>
 #include <mmulab/tlb.h>
 
-static bool pv_mode(const struct cmdline *c) { return c->mmu_pv; }
-
 BUG_SWITCH_IN_MODE(pgt_reserve_no_rw_fixup,
 	   "2.6.39 (4b239f458c22 without 279b706bf800): the early page-table buffer's unused "
-	   "tail is returned while still mapped read-only", pv_mode, "mmu=pv");
+	   "tail is returned while still mapped read-only", cmdline_mmu_pv, "mmu=pv");
 BUG_SWITCH_IN_MODE(pgt_buffer_mapped_rw,
 	   "the early page-table buffer stays writable in the direct map, so the validator "
-	   "must refuse to pin its pages as tables", pv_mode, "mmu=pv");
+	   "must refuse to pin its pages as tables", cmdline_mmu_pv, "mmu=pv");
 
 static struct {
 	paddr_t start, end, top;

@@ -42,12 +42,10 @@
 #include <mmulab/percpu.h>
 #include <mmulab/string.h>
 
-static bool pv_mode(const struct cmdline *c) { return c->mmu_pv; }
-
 BUG_SWITCH_IN_MODE(pv_xlate_present_only,
 	   "3.12.7 Xen PV: frame translation keyed on the present bit alone, so a NUMA-hint "
 	   "entry (P cleared on a present one) keeps a machine frame the kernel reads back "
-	   "as pseudo-physical", pv_mode, "mmu=pv");
+	   "as pseudo-physical", cmdline_mmu_pv, "mmu=pv");
 
 struct pv_xlate pv_xlate;
 

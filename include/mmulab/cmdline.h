@@ -27,6 +27,10 @@ struct cmdline {
 
 extern struct cmdline cmdline;
 
+/* The mode test of the read-only page-table mode's switches
+ * (BUG_SWITCH_IN_MODE). */
+static inline bool cmdline_mmu_pv(const struct cmdline *c) { return c->mmu_pv; }
+
 /* Parses text (kept: the fields point into it). Returns false with a message
  * in err on the first bad token. */
 bool cmdline_parse(char *text, struct cmdline *out, char *err, size_t err_size);
