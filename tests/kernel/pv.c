@@ -427,15 +427,15 @@ static void irq_restore(u64 flags)
 		irq_enable();
 }
 
-static void map_batch(pte_t **slots, paddr_t frames, bool *queued)
+static void map_batch(pte_t *slots, paddr_t frames, bool *queued)
 {
 	*queued = true;
 	pv_mmu_batch_begin();
 	for (unsigned i = 0; i < BATCH_ENTRIES; i++) {
-		set_pte(slots[i], pte_mkleaf(frames + i * PAGE_SIZE, _PAGE_PRESENT | _PAGE_NX));
+		set_pte(&slots[i], pte_mkleaf(frames + i * PAGE_SIZE, _PAGE_PRESENT | _PAGE_NX));
 		/* Nothing is written before the first flush. */
 		if (i < BATCH_MAX)
-			*queued &= pte_none(ptep_get(slots[0]));
+			*queued &= pte_none(ptep_get(&slots[0]));
 	}
 	pv_mmu_batch_end();
 }
@@ -448,15 +448,14 @@ static void batch_calls(struct test *t)
 {
 	need_pv(t);
 	struct page *block = alloc_pages(NO_NODE, 7, ALLOC_ZERO);
-	static pte_t *slots[BATCH_ENTRIES];
 	bool queued;
 
 	SETUP_TRUE(t, block);
 	paddr_t frames = page_to_phys(block);
-	for (unsigned i = 0; i < BATCH_ENTRIES; i++) {
+	for (unsigned i = 0; i < BATCH_ENTRIES; i++)
 		*(u64 *)phys_to_virt(frames + i * PAGE_SIZE) = pattern(i, 0xba);
-		slots[i] = pt_pte_alloc(kernel_root(), BATCH_VA + i * PAGE_SIZE);
-	}
+	/* BATCH_VA starts an L1 table, which holds all the entries. */
+	pte_t *slots = pt_pte_alloc(kernel_root(), BATCH_VA);
 	u64 flags = irq_save();
 	struct pv_mmu_stats before = pv_mmu_stats();
 	map_batch(slots, frames, &queued);
@@ -470,13 +469,13 @@ static void batch_calls(struct test *t)
 	for (unsigned i = 0; i < BATCH_ENTRIES; i++) {
 		vaddr_t va = BATCH_VA + i * PAGE_SIZE;
 		invlpg(va);
-		wrong += pte_paddr(ptep_get(slots[i])) != frames + i * PAGE_SIZE ||
+		wrong += pte_paddr(ptep_get(&slots[i])) != frames + i * PAGE_SIZE ||
 			 *(volatile u64 *)va != pattern(i, 0xba);
 	}
 	EXPECT_EQ(t, wrong, 0);
 	pv_mmu_batch_begin();
 	for (unsigned i = 0; i < BATCH_ENTRIES; i++)
-		pte_clear(slots[i]);
+		pte_clear(&slots[i]);
 	pv_mmu_batch_end();
 	for (unsigned i = 0; i < BATCH_ENTRIES; i++)
 		invlpg(BATCH_VA + i * PAGE_SIZE);
