@@ -244,28 +244,33 @@ static void pin_writable(struct test *t)
 	free_page_at(data);
 }
 
-/* A read-only page holding a writable leaf onto a table cannot become an
- * L1, and the refused pin takes no reference on that table. */
+/* A read-only page whose second entry is a writable leaf onto a table
+ * cannot become an L1, and the refused pin keeps no reference it took
+ * for the allowed first entry (a writable leaf onto a data frame). */
 static void pin_bad_entry(struct test *t)
 {
 	need_pv(t);
-	paddr_t page = new_page(t), target = new_table(t, PT_L1);
+	paddr_t page = new_page(t), data = new_page(t), target = new_table(t, PT_L1);
 	u64 *word = slot_of(page, 0);
 
-	*word = pte_machine_val(pte_mkleaf(target, _PAGE_PRESENT | _PAGE_RW));
+	word[0] = pte_machine_val(pte_mkleaf(data, _PAGE_PRESENT | _PAGE_RW));
+	word[1] = pte_machine_val(pte_mkleaf(target, _PAGE_PRESENT | _PAGE_RW));
 	direct_map_set_writable(page, false);
 	flush_tlb_range(&kernel_space, (vaddr_t)word, (vaddr_t)word + PAGE_SIZE);
-	u32 refs = pv_mmu_frame_count(target);
+	u32 data_refs = pv_mmu_frame_count(data), target_refs = pv_mmu_frame_count(target);
 	expect_refused_pin(t, page, PT_L1, PV_PIN_BAD_ENTRY);
-	EXPECT_EQ(t, pv_mmu_frame_count(target), refs);
+	EXPECT_EQ(t, pv_mmu_frame_count(data), data_refs);
+	EXPECT_EQ(t, pv_mmu_frame_count(target), target_refs);
 	if (pv_mmu_level(page) != PT_NOT_TABLE) {
-		pv_mmu_try_update(word, 0);
+		clear_slot(page, 0);
+		clear_slot(page, 1);
 		pv_mmu_unpin(page);
 	}
 	direct_map_set_writable(page, true);
 	flush_tlb_local_page((vaddr_t)word);
-	*word = 0;
+	word[0] = word[1] = 0;
 	free_table(target);
+	free_page_at(data);
 	free_page_at(page);
 }
 
