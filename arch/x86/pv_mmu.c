@@ -189,13 +189,18 @@ static void adjust_refs(enum pt_level level, unsigned index, u64 v, int delta)
 	}
 }
 
-static void report_update(enum pv_rule r, paddr_t table, unsigned index, u64 old, u64 new)
+static void print_refused_entry(enum pv_rule r, paddr_t table, unsigned index, u64 old, u64 new)
 {
 	struct frame_info *fi = frame_of(table);
 
-	count(&stats.refusals, 1);
 	printk("mmulab: pv: refused %s: L%u entry M0x%lx[%u] old 0x%016lx new 0x%016lx: %s\n",
 	       rules[r].name, fi ? fi->level : 0, table, index, old, new, rules[r].text);
+}
+
+static void report_update(enum pv_rule r, paddr_t table, unsigned index, u64 old, u64 new)
+{
+	count(&stats.refusals, 1);
+	print_refused_entry(r, table, index, old, new);
 }
 
 /* Where slot lives: the machine frame of its table and its index. Tables
@@ -376,7 +381,8 @@ static enum pv_rule pin_locked(paddr_t table, enum pt_level level)
 		enum pv_rule r = check_entry(level, i, v);
 		if (r != PV_OK) {
 			undo_refs(level, t, i);
-			report_update(r, table, i, v, v);
+			/* Which entry; the pin's own refusal is the one counted. */
+			print_refused_entry(r, table, i, v, v);
 			return PV_PIN_BAD_ENTRY;
 		}
 		adjust_refs(level, i, v, 1);
