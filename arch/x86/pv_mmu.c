@@ -262,14 +262,12 @@ static void __noreturn refused(void)
 
 /* --- batches: a list of updates in one call, like Xen's mmu_update --- */
 
-#define BATCH_MAX 32
-
 struct batch {
 	u32 depth, n;
 	struct {
 		u64 *slot;
 		u64 val;
-	} q[BATCH_MAX];
+	} q[PV_BATCH_MAX];
 };
 
 static struct batch batches[MAX_CPUS];
@@ -315,7 +313,7 @@ void pv_mmu_set_entry(u64 *slot, u64 machine_val)
 	u64 old;
 
 	if (b->depth) {
-		if (b->n == BATCH_MAX)
+		if (b->n == PV_BATCH_MAX)
 			batch_flush(b);
 		b->q[b->n].slot = slot;
 		b->q[b->n++].val = machine_val;

@@ -33,7 +33,6 @@
 #define PV_VA (TEST_AREA_BASE + 0x58000000ULL)
 #define BATCH_VA (PV_VA + PMD_SIZE)
 #define BATCH_ENTRIES 70 /* three flushes of at most 32 */
-#define BATCH_MAX 32     /* arch/x86/pv_mmu.c */
 
 static void need_pv(struct test *t)
 {
@@ -439,7 +438,7 @@ static void map_batch(pte_t *slots, paddr_t frames, bool *queued)
 	for (unsigned i = 0; i < BATCH_ENTRIES; i++) {
 		set_pte(&slots[i], pte_mkleaf(frames + i * PAGE_SIZE, _PAGE_PRESENT | _PAGE_NX));
 		/* Nothing is written before the first flush. */
-		if (i < BATCH_MAX)
+		if (i < PV_BATCH_MAX)
 			*queued &= pte_none(ptep_get(&slots[0]));
 	}
 	pv_mmu_batch_end();
@@ -468,7 +467,7 @@ static void batch_calls(struct test *t)
 	irq_restore(flags);
 
 	EXPECT_EQ(t, after.updates - before.updates, BATCH_ENTRIES);
-	EXPECT_EQ(t, after.calls - before.calls, (BATCH_ENTRIES + BATCH_MAX - 1) / BATCH_MAX);
+	EXPECT_EQ(t, after.calls - before.calls, (BATCH_ENTRIES + PV_BATCH_MAX - 1) / PV_BATCH_MAX);
 	EXPECT_TRUE(t, queued);
 	u64 wrong = 0;
 	for (unsigned i = 0; i < BATCH_ENTRIES; i++) {

@@ -29,6 +29,9 @@ enum pv_rule {
 
 const char *pv_rule_name(enum pv_rule r);
 
+/* Updates a batch queues before it calls the validator. */
+#define PV_BATCH_MAX 32
+
 /* Memory the kernel hands over at setup: the frame records and the
  * alias tables (pv_mmu_state_bytes), from identity-mapped memory. */
 u64 pv_mmu_state_bytes(paddr_t machine_span);
