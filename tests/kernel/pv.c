@@ -486,6 +486,28 @@ static void batch_calls(struct test *t)
 	free_pages(block, 7);
 }
 
+/* An exchange inside a batch sees what was queued before it: the queue
+ * goes to the validator first, so the old value returned is the queued
+ * one, and no queued store lands after the exchange. */
+static void batch_exchange_after_queue(struct test *t)
+{
+	need_pv(t);
+	paddr_t a = new_page(t), b = new_page(t);
+	pte_t *slot = pt_pte_alloc(kernel_root(), BATCH_VA);
+	u64 bits = pt_leaf_bits(VM_READ);
+
+	pv_mmu_batch_begin();
+	set_pte(slot, pte_mkleaf(a, bits));
+	pte_t old = pte_xchg(slot, pte_mkleaf(b, bits));
+	pv_mmu_batch_end();
+	EXPECT_EQ(t, pte_paddr(old), a);
+	EXPECT_EQ(t, pte_paddr(ptep_get(slot)), b);
+	pte_clear(slot);
+	invlpg(BATCH_VA);
+	free_page_at(a);
+	free_page_at(b);
+}
+
 /* --- translation --- */
 
 /* e (a machine value) names pa: read back as pa, stored as pa's machine
@@ -698,6 +720,7 @@ TEST_SUITE(pv,
 	TEST_CASE(pin_write_protects),
 	TEST_CASE(live_tables_write_protected),
 	TEST_CASE(batch_calls),
+	TEST_CASE(batch_exchange_after_queue),
 	TEST_CASE(translation_round_trips),
 	TEST_CASE(translation_reaches_frame),
 	TEST_CASE(pgt_buf_protection),
