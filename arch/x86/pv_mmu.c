@@ -189,18 +189,22 @@ static void adjust_refs(enum pt_level level, unsigned index, u64 v, int delta)
 	}
 }
 
-static void print_refused_entry(enum pv_rule r, paddr_t table, unsigned index, u64 old, u64 new)
-{
-	struct frame_info *fi = frame_of(table);
+static const char *const level_names[] = { "unpinned", "L1", "L2", "L3", "L4" };
 
-	printk("mmulab: pv: refused %s: L%u entry M0x%lx[%u] old 0x%016lx new 0x%016lx: %s\n",
-	       rules[r].name, fi ? fi->level : 0, table, index, old, new, rules[r].text);
+/* level: of the table the entry is in, or is being pinned as; 0 when the
+ * frame is no table at all. */
+static void print_refused_entry(enum pv_rule r, enum pt_level level, paddr_t table,
+				unsigned index, u64 old, u64 new)
+{
+	printk("mmulab: pv: refused %s: %s entry M0x%lx[%u] old 0x%016lx new 0x%016lx: %s\n",
+	       rules[r].name, level_names[level], table, index, old, new, rules[r].text);
 }
 
-static void report_update(enum pv_rule r, paddr_t table, unsigned index, u64 old, u64 new)
+static void report_update(enum pv_rule r, const struct frame_info *fi, paddr_t table,
+			  unsigned index, u64 old, u64 new)
 {
 	count(&stats.refusals, 1);
-	print_refused_entry(r, table, index, old, new);
+	print_refused_entry(r, fi ? fi->level : PT_NOT_TABLE, table, index, old, new);
 }
 
 /* Where slot lives: the machine frame of its table and its index. Tables
@@ -225,14 +229,14 @@ static enum pv_rule update_locked(u64 *slot, u64 new, u64 *old)
 	struct frame_info *fi = located ? frame_of(table) : NULL;
 
 	if (!fi || fi->level == PT_NOT_TABLE) {
-		report_update(PV_TARGET_NOT_PINNED, table, index, 0, new);
+		report_update(PV_TARGET_NOT_PINNED, fi, table, index, 0, new);
 		return PV_TARGET_NOT_PINNED;
 	}
 	enum pt_level level = fi->level;
 	u64 *word = hv_word(table + index * 8);
 	enum pv_rule r = check_entry(level, index, new);
 	if (r != PV_OK) {
-		report_update(r, table, index, __atomic_load_n(word, __ATOMIC_RELAXED), new);
+		report_update(r, fi, table, index, __atomic_load_n(word, __ATOMIC_RELAXED), new);
 		return r;
 	}
 	adjust_refs(level, index, new, 1);
@@ -351,8 +355,8 @@ static void report_frame(enum pv_rule r, paddr_t table, enum pt_level level, con
 			 u32 count_now)
 {
 	count(&stats.refusals, 1);
-	printk("mmulab: pv: refused %s: %s of M0x%lx as L%u (count %u): %s\n", rules[r].name, what,
-	       table, level, count_now, rules[r].text);
+	printk("mmulab: pv: refused %s: %s of M0x%lx as %s (count %u): %s\n", rules[r].name, what,
+	       table, level_names[level], count_now, rules[r].text);
 }
 
 static void undo_refs(enum pt_level level, const u64 *t, unsigned upto)
@@ -380,7 +384,7 @@ static enum pv_rule pin_locked(paddr_t table, enum pt_level level)
 		if (r != PV_OK) {
 			undo_refs(level, t, i);
 			/* Which entry; the pin's own refusal is the one counted. */
-			print_refused_entry(r, table, i, v, v);
+			print_refused_entry(r, level, table, i, v, v);
 			return PV_PIN_BAD_ENTRY;
 		}
 		adjust_refs(level, i, v, 1);
