@@ -25,6 +25,7 @@ timeout_s=""
 log=""
 dry_run=0
 acpitables=()
+console=com1
 extra=()
 
 ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
@@ -67,6 +68,11 @@ stdout as it comes.
   --efi FILE         the EFI application (default build/BOOTX64.EFI)
   --image FILE       the USB image (default build/mmulab-usb.img)
   --acpitable FILE   inject an ACPI table (-acpitable file=FILE); repeatable
+  --console com1|com2  the serial port whose stream is the console: stdout,
+                     --log and the verdict (default com1). com2 adds a second
+                     16550 at I/O 0x2f8 (for an SPCR that moves the console
+                     there); COM1's stream then follows on stderr, each line
+                     as "run-qemu: COM1: ..."
   --gdb [PORT]       QEMU waits for gdb on PORT (default 1234); prints the gdb
                      command; no timeout unless --timeout is given
   --timeout S        kill QEMU after S seconds and exit 2 (default 600)
@@ -104,6 +110,7 @@ while [ $# -gt 0 ]; do
         --efi) efi=${2:-}; shift 2 ;;
         --image) image=${2:-}; shift 2 ;;
         --acpitable) acpitables+=("${2:-}"); shift 2 ;;
+        --console) console=${2:-}; shift 2 ;;
         --gdb) if [[ ${2:-} =~ ^[0-9]+$ ]]; then gdb_port=$2; shift 2; else gdb_port=1234; shift; fi ;;
         --timeout) need_number --timeout "${2:-}"; timeout_s=$2; shift 2 ;;
         --log) log=${2:-}; shift 2 ;;
@@ -115,6 +122,7 @@ while [ $# -gt 0 ]; do
 done
 
 case "$boot" in uefi|pvh) ;; *) die "--boot: '$boot' is neither uefi nor pvh" ;; esac
+case "$console" in com1|com2) ;; *) die "--console: '$console' is neither com1 nor com2" ;; esac
 [ "$use_usb" = 0 ] || [ "$boot" = uefi ] || die "--usb boots through UEFI: it cannot go with --boot pvh"
 [ "$cpus" -ge 1 ] || die "--cpus must be at least 1"
 [ "$nodes" -ge 1 ] || die "--nodes must be at least 1"
@@ -199,8 +207,12 @@ else
     topo+=(-smp "$cpus")
 fi
 
+# The first -serial is COM1 (0x3f8), the second COM2 (0x2f8).
+serial_ports=(-serial stdio)
+[ "$console" = com1 ] || serial_ports=(-serial "file:$tmp/com1" -serial stdio)
+
 args=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu "$cpu_model"
-      -m "${mem_mib}M" -display none -monitor none -serial stdio -no-reboot
+      -m "${mem_mib}M" -display none -monitor none "${serial_ports[@]}" -no-reboot
       -device isa-debug-exit,iobase=0xf4,iosize=0x04 -net none "${topo[@]}")
 # No pflash: QEMU's default SeaBIOS, which runs the PVH entry at once.
 [ "$boot" = pvh ] || args+=(-drive "if=pflash,format=raw,readonly=on,file=$ovmf_code"
@@ -291,6 +303,8 @@ if [ -n "$log" ]; then
     mkdir -p "$(dirname "$log")"
     clean_log "$serial" > "$log"
 fi
+# With the console elsewhere, what COM1 said (early boot) is kept visible.
+[ "$console" = com1 ] || [ ! -f "$tmp/com1" ] || clean_log "$tmp/com1" | sed 's/^/run-qemu: COM1: /' >&2
 
 # The kernel's closing line: mmulab: done pass=N fail=N skip=N error=N verdict=V
 closing=$(clean_log "$serial" | grep -a '^mmulab: done .*verdict=' | tail -n 1 || true)

@@ -166,6 +166,7 @@ void kmain(struct boot_info *info)
 	kmap_init(info);
 	phase_done("page_tables");
 	numa_init(info);
+	serial_follow_spcr(numa_acpi());
 	phase_done("topology");
 	apic_init_bsp(!cmdline.no_x2apic);
 	timer_calibration_start();

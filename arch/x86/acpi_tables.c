@@ -24,6 +24,13 @@
  *    every other entry 11..255; otherwise the SLIT is rejected.
  *  - FADT: only the PM timer: the X_PM_TMR_BLK generic address when it is
  *    in I/O space, else PM_TMR_BLK; a memory-mapped timer is not used.
+ *  - SPCR (Microsoft's Serial Port Console Redirection table): a 16550
+ *    (interface types 0, 1, 0x12) at an I/O port with 8-bit registers, or
+ *    in memory with 8- or 32-bit registers; baud codes 0 (as the firmware
+ *    left it), 3, 4, 6, 7, or revision 4's precise rate; revision 3's UART
+ *    clock. Anything else (another UART, another address space, width or
+ *    baud code, a zero base, a short table) is one line and the console
+ *    stays on COM1.
  */
 
 #include <arch/acpi_tables.h>
@@ -306,6 +313,103 @@ bool acpi_parse_fadt(const struct acpi_reader *r, const u8 *t, size_t len, struc
 	return true;
 }
 
+/* --- SPCR --- */
+
+#define SPCR_MIN_LEN 80
+#define SPCR_INTERFACE 36
+#define SPCR_BASE 40 /* a generic address structure */
+#define SPCR_BAUD 58
+#define SPCR_CLOCK 76        /* revision 3+ */
+#define SPCR_PRECISE_BAUD 80 /* revision 4+ */
+#define GAS_SYSTEM_MEMORY 0
+#define UART_PC_CLOCK 1843200
+#define UART_REGS 8
+
+static bool spcr_interface_ok(const struct acpi_reader *r, u8 type)
+{
+	if (type == 0 || type == 1 || type == 0x12)
+		return true;
+	report(r, "SPCR: interface type 0x%x is not a 16550 (console stays on COM1)", type);
+	return false;
+}
+
+/* The register block: I/O space with byte-wide ports, or memory with
+ * registers 1 or 4 bytes apart. Access size 0 is "legacy": as wide. */
+static bool spcr_address_ok(const struct acpi_reader *r, const u8 *gas, struct acpi_spcr *s)
+{
+	u8 space = rd8(gas, 0), bits = rd8(gas, 1), shift = rd8(gas, 2), access = rd8(gas, 3);
+	u64 base = rd64(gas, 4);
+	bool io = space == GAS_SYSTEM_IO;
+
+	if (space != GAS_SYSTEM_IO && space != GAS_SYSTEM_MEMORY) {
+		report(r, "SPCR: base address space id %u is neither memory (0) nor I/O (1) "
+		       "(console stays on COM1)", space);
+		return false;
+	}
+	if ((bits != 8 && (io || bits != 32)) || shift || (access && access != (bits == 8 ? 1 : 3))) {
+		report(r, "SPCR: %s registers of %u bits at bit offset %u, access size %u are not "
+		       "a 16550's (console stays on COM1)", io ? "I/O" : "memory", bits, shift, access);
+		return false;
+	}
+	if (!base) {
+		report(r, "SPCR: base address 0: console redirection is disabled (console stays "
+		       "on COM1)");
+		return false;
+	}
+	if (io ? base > 0x10000 - UART_REGS : base > MAX_PHYS - UART_REGS * (bits / 8)) {
+		report(r, "SPCR: base address 0x%lx is beyond %s (console stays on COM1)", base,
+		       io ? "the I/O space" : "2^52");
+		return false;
+	}
+	*s = (struct acpi_spcr){ .mmio = !io, .base = base, .reg_bytes = bits / 8 };
+	return true;
+}
+
+/* Baud code 0 keeps the firmware's settings; the rest must give a 16550
+ * divisor (clock / 16 / baud) within 1..65535. */
+static bool spcr_baud_ok(const struct acpi_reader *r, const u8 *t, size_t len,
+			 struct acpi_spcr *s)
+{
+	static const u32 rate[] = { [3] = 9600, [4] = 19200, [6] = 57600, [7] = 115200 };
+	u8 code = rd8(t, SPCR_BAUD), revision = rd8(t, 8);
+	u32 precise = revision >= 4 && len >= SPCR_PRECISE_BAUD + 4 ? rd32(t, SPCR_PRECISE_BAUD) : 0;
+
+	s->clock_hz = revision >= 3 && rd32(t, SPCR_CLOCK) ? rd32(t, SPCR_CLOCK) : UART_PC_CLOCK;
+	if (code && (code >= ARRAY_SIZE(rate) || !rate[code])) {
+		report(r, "SPCR: baud rate code %u is not 0, 3, 4, 6 or 7 (console stays on COM1)",
+		       code);
+		return false;
+	}
+	s->baud = precise ? precise : code ? rate[code] : 0;
+	u64 divisor = s->baud ? s->clock_hz / 16 / s->baud : 1;
+	if (divisor < 1 || divisor > 0xffff) {
+		report(r, "SPCR: %u baud from a %u Hz clock needs divisor %lu, not 1..65535 "
+		       "(console stays on COM1)", s->baud, s->clock_hz, divisor);
+		return false;
+	}
+	return true;
+}
+
+bool acpi_parse_spcr(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
+{
+	struct acpi_spcr s;
+
+	out->have_spcr = true;
+	out->spcr_valid = false;
+	if (len < SPCR_MIN_LEN) {
+		report(r, "SPCR: Length %zu is shorter than %d (console stays on COM1)", len,
+		       SPCR_MIN_LEN);
+		return false;
+	}
+	if (!spcr_interface_ok(r, rd8(t, SPCR_INTERFACE)) ||
+	    !spcr_address_ok(r, t + SPCR_BASE, &s) || !spcr_baud_ok(r, t, len, &s))
+		return false;
+	s.interface_type = rd8(t, SPCR_INTERFACE);
+	out->spcr = s;
+	out->spcr_valid = true;
+	return true;
+}
+
 /* --- RSDP and the root tables --- */
 
 static const u8 *map_table(const struct acpi_reader *r, paddr_t pa, size_t *len)
@@ -327,13 +431,14 @@ static const u8 *map_table(const struct acpi_reader *r, paddr_t pa, size_t *len)
 static bool already_have(const struct acpi_info *out, const u8 *t)
 {
 	return (!memcmp(t, "APIC", 4) && out->have_madt) || (!memcmp(t, "SRAT", 4) && out->srat_valid) ||
-	       (!memcmp(t, "SLIT", 4) && out->have_slit) || (!memcmp(t, "FACP", 4) && out->have_fadt);
+	       (!memcmp(t, "SLIT", 4) && out->have_slit) || (!memcmp(t, "FACP", 4) && out->have_fadt) ||
+	       (!memcmp(t, "SPCR", 4) && out->spcr_valid);
 }
 
 static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *root,
 			struct acpi_info *out)
 {
-	static const char *const wanted[] = { "APIC", "SRAT", "SLIT", "FACP" };
+	static const char *const wanted[] = { "APIC", "SRAT", "SLIT", "FACP", "SPCR" };
 	size_t len = 0;
 	const u8 *t = map_table(r, pa, &len);
 
@@ -358,8 +463,10 @@ static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *roo
 			acpi_parse_srat(r, t, len, out);
 		else if (i == 2)
 			acpi_parse_slit(r, t, len, out);
-		else
+		else if (i == 3)
 			acpi_parse_fadt(r, t, len, out);
+		else
+			acpi_parse_spcr(r, t, len, out);
 	}
 }
 

@@ -2,7 +2,7 @@
 #define ARCH_ACPI_TABLES_H
 
 /*
- * ACPI MADT, SRAT and SLIT parsing into plain structs. Pure code: table
+ * ACPI MADT, SRAT, SLIT, FADT and SPCR parsing into plain structs. Pure code: table
  * memory is reached through a callback, so the host tests and the fuzzer
  * run the same parser over files and built tables. Every problem is
  * reported as one line naming the table and the field; see acpi_tables.c
@@ -36,6 +36,17 @@ struct acpi_mem_affinity {
 	bool hotplug, nonvolatile;
 };
 
+/* The serial console the SPCR names, when it is a 16550 the kernel can
+ * drive: registers at an I/O port, or in memory 1 or 4 bytes apart. */
+struct acpi_spcr {
+	bool mmio;         /* false: I/O port space */
+	u64 base;          /* the port, or the registers' physical address */
+	u8 reg_bytes;      /* MMIO: 1 (8-bit registers) or 4 (32-bit registers) */
+	u32 baud;          /* 0: the firmware's settings, left as they are */
+	u32 clock_hz;      /* the UART's input clock (the PC's 1.8432 MHz unless given) */
+	u8 interface_type; /* 0 16550, 1 16450 / 16550 subset, 0x12 16550 by the GAS */
+};
+
 struct acpi_info {
 	bool have_madt, have_srat, have_slit, have_fadt;
 	u16 pm_timer_port;  /* ACPI PM timer I/O port from the FADT, 0: none */
@@ -49,6 +60,9 @@ struct acpi_info {
 	struct acpi_mem_affinity mem[ACPI_MAX_MEM];
 	u32 slit_localities;
 	u8 slit[ACPI_MAX_SLIT * ACPI_MAX_SLIT]; /* [pxm_i * slit_localities + pxm_j] */
+	bool have_spcr;  /* an SPCR with a valid header was seen */
+	bool spcr_valid; /* and it names a usable 16550 (spcr below) */
+	struct acpi_spcr spcr;
 };
 
 struct acpi_reader {
@@ -67,6 +81,7 @@ bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struc
 bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
 bool acpi_parse_slit(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
 bool acpi_parse_fadt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
+bool acpi_parse_spcr(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
 
 /* Header checks: signature, length within [36, available], checksum. */
 bool acpi_table_valid(const struct acpi_reader *r, const u8 *t, size_t available, const char *sig);
