@@ -67,9 +67,10 @@ HOST_SRCS := tests/host/main.c tests/host/test_format.c tests/host/test_glob.c \
 	arch/x86/acpi_tables.c arch/x86/pvh_info.c kernel/topology.c
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/host/%.o)
 
-# The ACPI fuzzer (clang's libFuzzer), seeded with the real tables.
+# The ACPI fuzzer (clang's libFuzzer). Its corpus is kept in the repository
+# (tests/fuzz/make_seeds.py writes it from tests/data).
 FUZZ_SRCS := tests/fuzz/fuzz_acpi.c arch/x86/acpi_tables.c kernel/topology.c kernel/format.c
-FUZZ_SEEDS := tests/data/acpi
+FUZZ_SEEDS := tests/fuzz/seeds
 FUZZ_SECONDS ?= 300
 
 FORCE:
@@ -159,18 +160,9 @@ $(BUILD)/fuzz/fuzz_acpi: $(FUZZ_SRCS)
 	clang -std=gnu11 -g -O1 $(WARN) $(INCLUDES) -DMMULAB_HOST \
 		-fsanitize=fuzzer,address,undefined $(FUZZ_SRCS) -o $@
 
-# Seeds: the real tables behind the selector byte fuzz_acpi.c reads first
-# (0 MADT, 1 SRAT, 2 SLIT), so the corpus starts inside each parser.
-$(BUILD)/fuzz/seeds/.done: $(wildcard $(FUZZ_SEEDS)/*/*.dat)
-	@mkdir -p $(dir $@)
-	for d in $(FUZZ_SEEDS)/*/; do m=$$(basename $$d); \
-		for t in APIC:0 SRAT:1 SLIT:2; do f=$$d$${t%:*}.dat; [ -f $$f ] || continue; \
-			{ printf "\\$${t#*:}"; cat $$f; } > $(dir $@)$$m-$${t%:*}; done; done
-	touch $@
-
 fuzz: deps
-	$(MAKE) $(BUILD)/fuzz/fuzz_acpi $(BUILD)/fuzz/seeds/.done
-	tools/run-fuzz.sh $(BUILD)/fuzz/fuzz_acpi $(FUZZ_SECONDS) $(BUILD)/fuzz/seeds
+	$(MAKE) $(BUILD)/fuzz/fuzz_acpi
+	tools/run-fuzz.sh $(BUILD)/fuzz/fuzz_acpi $(FUZZ_SECONDS) $(FUZZ_SEEDS)
 
 host-test: $(BUILD)/host/unit-tests
 	$<
@@ -182,8 +174,7 @@ run: deps
 	./run-qemu.sh
 
 check: deps
-	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests $(BUILD)/fuzz/fuzz_acpi \
-		$(BUILD)/fuzz/seeds/.done
+	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests $(BUILD)/fuzz/fuzz_acpi
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
 	$(PYTHON) tests/matrix.py --out $(BUILD)/check
 

@@ -1,9 +1,11 @@
 /*
  * libFuzzer target for the firmware-input parsers. The first byte picks
- * what the rest is: one MADT, SRAT or SLIT (header checks included), or a
- * whole fake physical memory for the RSDP -> XSDT/RSDT walk (RSDP at
- * offset 0x10). Whatever parses is then built into a topology over a
- * fixed RAM layout, so the builder sees the parsers' worst output too.
+ * what the rest is (byte % 5): 0 MADT, 1 SRAT, 2 SLIT, 4 SPCR (header
+ * checks included except for the SLIT), or 3 a whole fake physical memory
+ * for the RSDP -> XSDT/RSDT walk (RSDP at offset 0x10). Whatever parses is
+ * then built into a topology over a fixed RAM layout, so the builder sees
+ * the parsers' worst output too. The corpus is tests/fuzz/seeds
+ * (tests/fuzz/make_seeds.py).
  */
 
 #include <stdint.h>
@@ -39,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&info, 0, sizeof(info));
 	mem = data + 1;
 	mem_len = size - 1;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		if (acpi_table_valid(&r, mem, mem_len, "APIC"))
 			acpi_parse_madt(&r, mem, mem_len, &info);
@@ -53,8 +55,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (mem_len >= 36)
 			acpi_parse_slit(&r, mem, mem_len, &info);
 		break;
-	default:
+	case 3:
 		acpi_scan(&r, 0x10, &info);
+		break;
+	default:
+		if (acpi_table_valid(&r, mem, mem_len, "SPCR"))
+			acpi_parse_spcr(&r, mem, mem_len, &info);
 	}
 	struct topology_options opt = { .fake_nodes = data[0] >> 6 };
 	topology_build(&info, ram, 3, &opt, &topo, quiet, NULL);

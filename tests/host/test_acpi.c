@@ -603,6 +603,111 @@ static void fadt_pm_timer(void)
 	expect_one_line("FADT: X_PM_TMR_BLK is not in I/O space");
 }
 
+/* --- SPCR: the console the firmware names (tests/data/spcr/gen.py) --- */
+
+static size_t load_spcr(const char *name, u8 *buf, size_t max)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "tests/data/spcr/%s.dat", name);
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, max, f) : 0;
+	if (f)
+		fclose(f);
+	CHECK(n > 0);
+	return n;
+}
+
+static bool parse_spcr_file(const char *name)
+{
+	static u8 t[128];
+	size_t n = load_spcr(name, t, sizeof(t));
+
+	reset();
+	return acpi_table_valid(&reader, t, n, "SPCR") && acpi_parse_spcr(&reader, t, n, &info);
+}
+
+static void spcr_com2_and_mmio(void)
+{
+	CHECK(parse_spcr_file("spcr-com2"));
+	CHECK(info.spcr_valid && !info.spcr.mmio && info.spcr.base == 0x2f8);
+	CHECK(info.spcr.baud == 115200 && info.spcr.clock_hz == 1843200 && seen.count == 0);
+	CHECK(parse_spcr_file("spcr-mmio32"));
+	CHECK(info.spcr_valid && info.spcr.mmio && info.spcr.base == 0xfe030000);
+	CHECK(info.spcr.reg_bytes == 4 && info.spcr.baud == 9600 && info.spcr.interface_type == 0x12);
+	CHECK(seen.count == 0);
+}
+
+/* Each unusable SPCR: rejected with exactly one line, which says the
+ * console stays on COM1. */
+static void spcr_unusable(void)
+{
+	static const char *const cases[][2] = {
+		{ "spcr-pl011", "SPCR: interface type 0x3 is not a 16550" },
+		{ "spcr-pci-space", "SPCR: base address space id 2 is neither memory" },
+		{ "spcr-io-16bit", "SPCR: I/O registers of 16 bits" },
+		{ "spcr-disabled", "SPCR: base address 0: console redirection is disabled" },
+		{ "spcr-bad-baud", "SPCR: baud rate code 5 is not 0, 3, 4, 6 or 7" },
+		{ "spcr-short", "SPCR: Length 60 is shorter than 80" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		CHECK(!parse_spcr_file(cases[i][0]));
+		CHECK(info.have_spcr && !info.spcr_valid);
+		expect_one_line(cases[i][1]);
+		CHECK(strstr(seen.last, "(console stays on COM1)"));
+	}
+}
+
+/* Revisions 3 and 4: the UART clock and the precise baud rate; a rate no
+ * 16 bit divisor of that clock gives is refused; baud code 0 keeps the
+ * firmware's rate. Built from the COM2 table. */
+static void spcr_clock_and_precise_baud(void)
+{
+	static u8 t[88];
+	size_t n = load_spcr("spcr-com2", t, 80) + 8;
+
+	reset();
+	t[8] = 4;
+	put32(t + 76, 48000000);
+	put32(t + 80, 3000000);
+	finish(t, n);
+	CHECK(acpi_parse_spcr(&reader, t, n, &info) && info.spcr.baud == 3000000);
+	CHECK(info.spcr.clock_hz == 48000000);
+	reset();
+	put32(t + 80, 1);
+	finish(t, n);
+	CHECK(!acpi_parse_spcr(&reader, t, n, &info));
+	expect_one_line("SPCR: 1 baud from a 48000000 Hz clock needs divisor 3000000");
+	reset();
+	t[8] = 2; /* revision 2: offsets 76 and 80 are not read */
+	t[58] = 0;
+	finish(t, n);
+	CHECK(acpi_parse_spcr(&reader, t, n, &info) && info.spcr.baud == 0);
+	CHECK(info.spcr.clock_hz == 1843200 && seen.count == 0);
+}
+
+/* Through the XSDT: no SPCR at all; a rejected one then a good one (the
+ * good one is used, one line for the first). */
+static void spcr_found_by_scan(void)
+{
+	static u8 t[128];
+	paddr_t tables[] = { 0x3000, 0x3100 };
+
+	memset(phys, 0, sizeof(phys));
+	reset();
+	place_slit(0x3000, 19);
+	place_root(0x2000, "XSDT", tables, 1, true);
+	place_rsdp(0x1000, 2, 0, 0x2000);
+	CHECK(acpi_scan(&reader, 0x1000, &info) && !info.have_spcr && seen.count == 0);
+	memcpy(phys + 0x3000, t, load_spcr("spcr-pl011", t, sizeof(t)));
+	memcpy(phys + 0x3100, t, load_spcr("spcr-com2", t, sizeof(t)));
+	place_root(0x2000, "XSDT", tables, 2, true);
+	reset();
+	CHECK(acpi_scan(&reader, 0x1000, &info));
+	CHECK(info.spcr_valid && info.spcr.base == 0x2f8);
+	expect_one_line("SPCR: interface type 0x3");
+}
+
 /* --- options --- */
 
 static void numa_off_and_fake(void)
@@ -662,4 +767,8 @@ HOST_SUITE(acpi,
 	HOST_CASE(rsdt_only_and_unmappable),
 	HOST_CASE(bad_rsdp),
 	HOST_CASE(fadt_pm_timer),
+	HOST_CASE(spcr_com2_and_mmio),
+	HOST_CASE(spcr_unusable),
+	HOST_CASE(spcr_clock_and_precise_baud),
+	HOST_CASE(spcr_found_by_scan),
 	HOST_CASE(numa_off_and_fake));
