@@ -148,7 +148,7 @@ static const struct option {
 	  "microseconds each bug switch's race window is held open (default 0)" },
 	{ "screen", set_screen, "on (default: the log on the GOP framebuffer, if any) or off" },
 	{ "screen_hold_ms", set_screen_hold,
-	  "milliseconds the end-of-run summary stays up before the exit (0..60000)" },
+	  "milliseconds between the closing line and the exit, for a screendump (0..60000)" },
 	{ "expect_topology", set_expect_topology,
 	  "NODES:CPUS/..:MIB/..:DIST/.. as run-qemu.sh passes it" },
 };

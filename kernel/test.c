@@ -530,11 +530,13 @@ static void show_summary_on_screen(enum run_verdict verdict)
 	});
 }
 
-/* Before the TSC is calibrated (an early panic) there is no clock to
- * hold by: the exit comes at once. */
+/* The hold does not depend on the screen console being on, so a
+ * screendump also shows a screen the kernel did not draw. Before the TSC
+ * is calibrated (an early panic) there is no clock to hold by: the exit
+ * comes at once. */
 static void hold_summary_on_screen(void)
 {
-	if (cmdline.screen_hold_ms && fbcon_active() && tsc_khz())
+	if (cmdline.screen_hold_ms && tsc_khz())
 		udelay(cmdline.screen_hold_ms * 1000);
 }
 

@@ -7,14 +7,14 @@
       kernel draws its summary before that line and, with screen_hold_ms,
       keeps it up for that long before it exits.
 
-  check-screen.py check --screen SCREEN.ppm --serial LOG --png OUT.png
+  check-screen.py check --screen SCREEN.ppm|.png --serial LOG [--png OUT.png]
                         [--font PSF] [--headline TEXT]
       Renders, with the glyphs of the font the kernel was built with, the
       lines the kernel's summary must show for the run in LOG (headline
       "verdict: V", the counts, the first failed cases' names) and finds
       each, pixel for pixel, among the screen's pure white pixels (only
       the summary is drawn in pure white). Writes the screen as OUT.png for
-      people to look at. --headline looks for another headline instead:
+      people to look at; a PNG kept that way can be checked again. --headline looks for another headline instead:
       the way to see the check fail. Exit 0 when all are there, 1 when
       one is missing (each named on stderr), 2 on bad input.
 
@@ -84,10 +84,14 @@ def dump(args):
         s.connect(args.qmp)
     except OSError as e:
         fail(f"QMP socket {args.qmp}: {e} (QEMU already exited?)")
-    with s, s.makefile("rwb") as f:
-        json.loads(f.readline())  # the greeting
-        qmp_command(f, "qmp_capabilities")
-        qmp_command(f, "screendump", {"filename": os.path.abspath(args.out)})
+    try:
+        with s, s.makefile("rwb") as f:
+            json.loads(f.readline())  # the greeting
+            qmp_command(f, "qmp_capabilities")
+            qmp_command(f, "screendump", {"filename": os.path.abspath(args.out)})
+    except (OSError, ValueError) as e:
+        fail(f"QMP: {e or 'connection closed'} (QEMU exited before the screendump: "
+             "screen_hold_ms too short?)")
     if not os.path.exists(args.out):
         fail(f"QEMU wrote no screendump to {args.out}")
 
@@ -117,6 +121,53 @@ def read_ppm(path):
     if len(pixels) != width * height * 3:
         fail(f"{path}: truncated ({len(pixels)} of {width * height * 3} bytes)")
     return width, height, pixels
+
+
+def paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+
+
+def unfilter(kind, line, prev, bpp):
+    out = bytearray(line)
+    for i in range(len(out)):
+        a = out[i - bpp] if i >= bpp else 0
+        b = prev[i]
+        c = prev[i - bpp] if i >= bpp else 0
+        out[i] = (out[i] + (0, a, b, (a + b) // 2, paeth(a, b, c))[kind]) & 0xFF
+    return bytes(out)
+
+
+def read_png(path):
+    """8-bit RGB, not interlaced (what write_png makes), any row filter."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    if not header or header[2:5] != (8, 2, 0) or header[6] != 0:
+        fail(f"{path}: not an 8-bit RGB PNG without interlacing")
+    width, height = header[:2]
+    raw, stride, rows, prev = zlib.decompress(idat), width * 3, [], bytes(width * 3)
+    for y in range(height):
+        start = y * (stride + 1)
+        prev = unfilter(raw[start], raw[start + 1:start + 1 + stride], prev, 3) \
+            if raw[start] else raw[start + 1:start + 1 + stride]
+        rows.append(prev)
+    return width, height, b"".join(rows)
+
+
+def read_screen(path):
+    with open(path, "rb") as f:
+        png = f.read(8) == b"\x89PNG\r\n\x1a\n"
+    return read_png(path) if png else read_ppm(path)
 
 
 def write_png(path, width, height, rgb):
@@ -187,7 +238,7 @@ def expected_lines(log, headline):
 
 def check(args):
     font = load_psf(args.font)
-    width, height, rgb = read_ppm(args.screen)
+    width, height, rgb = read_screen(args.screen)
     if args.png:
         os.makedirs(os.path.dirname(os.path.abspath(args.png)), exist_ok=True)
         write_png(args.png, width, height, rgb)
