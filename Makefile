@@ -35,7 +35,7 @@ KERNEL_SRCS := \
 	arch/x86/power.c \
 	arch/x86/pv_mmu.c arch/x86/pvh.c arch/x86/pvh_info.c arch/x86/serial.c \
 	arch/x86/smp.c arch/x86/trap.c arch/x86/tsc.c \
-	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/format.c \
+	kernel/backtrace.c kernel/bugs.c kernel/cmdline.c kernel/fault.c kernel/fbcon.c kernel/format.c \
 	kernel/glob.c kernel/idle.c kernel/log.c kernel/main.c kernel/numa.c kernel/panic.c kernel/percpu.c \
 	kernel/smp.c \
 	kernel/lockdep.c kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/task.c kernel/test.c kernel/topology.c kernel/watchdog.c \
@@ -43,7 +43,12 @@ KERNEL_SRCS := \
 	$(KERNEL_TESTS)
 KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm arch/x86/pvh_entry.asm
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o) \
-	$(BUILD)/arch/x86/trampoline_blob.o
+	$(BUILD)/arch/x86/trampoline_blob.o $(BUILD)/font/fbcon_font.o
+
+# The screen console's font: Terminus Bold 8x16 from Debian's
+# console-setup-linux (SIL OFL 1.1, third_party/terminus/LICENSE),
+# converted to C at build time; tools/check-screen.py reads the same file.
+FONT_PSF := /usr/share/consolefonts/Lat15-TerminusBold16.psf.gz
 
 # The UEFI stage: GNU-EFI, position independent, MS calling convention.
 EFI_INC := /usr/include/efi
@@ -108,6 +113,14 @@ $(BUILD)/arch/x86/trampoline.bin: arch/x86/trampoline.asm
 
 $(BUILD)/arch/x86/trampoline_blob.o: arch/x86/trampoline_blob.asm $(BUILD)/arch/x86/trampoline.bin
 	$(NASM) -f elf64 -DTRAMPOLINE_BIN='"$(BUILD)/arch/x86/trampoline.bin"' $< -o $@
+
+# A missing font is reported by psf2c.py by name, with the package to install.
+$(BUILD)/font/fbcon_font.c: tools/psf2c.py $(wildcard $(FONT_PSF))
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/psf2c.py $(FONT_PSF) $@
+
+$(BUILD)/font/fbcon_font.o: $(BUILD)/font/fbcon_font.c
+	$(CC) $(KCFLAGS) -c $< -o $@
 
 # The object list as a file, rewritten only when it changes: a suite file
 # deleted from tests/kernel/ must relink the kernel without it.

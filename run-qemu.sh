@@ -23,6 +23,7 @@ image="$here/build/mmulab-usb.img"
 gdb_port=""
 timeout_s=""
 log=""
+screendump=""
 dry_run=0
 acpitables=()
 console=com1
@@ -78,6 +79,12 @@ stdout as it comes.
   --timeout S        kill QEMU after S seconds and exit 2 (default 600)
   --log FILE         also write the serial log to FILE, without the
                      firmware's ANSI escapes and carriage returns
+  --screendump FILE  UEFI only: take a screendump when the kernel's closing
+                     line arrives (QMP; the kernel holds its summary up with
+                     screen_hold_ms=3000), save it as FILE (PNG), and check
+                     with tools/check-screen.py that the screen shows the
+                     verdict, counts and failed cases of the serial log's
+                     closing lines; exit 2 when it does not
   --dry-run          print the QEMU command line and exit
   -h, --help         this text
 EOF
@@ -114,6 +121,7 @@ while [ $# -gt 0 ]; do
         --gdb) if [[ ${2:-} =~ ^[0-9]+$ ]]; then gdb_port=$2; shift 2; else gdb_port=1234; shift; fi ;;
         --timeout) need_number --timeout "${2:-}"; timeout_s=$2; shift 2 ;;
         --log) log=${2:-}; shift 2 ;;
+        --screendump) screendump=${2:-}; shift 2 ;;
         --dry-run) dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; extra=("$@"); break ;;
@@ -124,6 +132,7 @@ done
 case "$boot" in uefi|pvh) ;; *) die "--boot: '$boot' is neither uefi nor pvh" ;; esac
 case "$console" in com1|com2) ;; *) die "--console: '$console' is neither com1 nor com2" ;; esac
 [ "$use_usb" = 0 ] || [ "$boot" = uefi ] || die "--usb boots through UEFI: it cannot go with --boot pvh"
+[ -z "$screendump" ] || [ "$boot" = uefi ] || die "--screendump needs --boot uefi (PVH has no framebuffer)"
 [ "$cpus" -ge 1 ] || die "--cpus must be at least 1"
 [ "$nodes" -ge 1 ] || die "--nodes must be at least 1"
 mem_mib=$(to_mib "$mem") || die "--mem: bad size '$mem' (use e.g. 512M or 2G)"
@@ -260,6 +269,13 @@ if [ ${#acpitables[@]} -eq 0 ] && [[ " $cmdline " != *" numa="* ]] &&
     cmdline="${cmdline:+$cmdline }$(expected_topology)"
 fi
 
+# The screendump is taken while the kernel holds its summary up, between
+# its closing line and its exit (isa-debug-exit ends QEMU at once).
+if [ -n "$screendump" ]; then
+    [[ " $cmdline " == *" screen_hold_ms="* ]] || cmdline="${cmdline:+$cmdline }screen_hold_ms=3000"
+    args+=(-qmp "unix:$tmp/qmp.sock,server=on,wait=off")
+fi
+
 if [ "$boot" = pvh ]; then
     args+=(-kernel "$kernel_elf" -initrd "$kernel_sym" -append "$cmdline")
 elif [ "$use_usb" = 1 ]; then
@@ -289,6 +305,11 @@ fi
 # both for "the kernel wrote verdict 0" and for "QEMU refused to start".
 serial="$tmp/serial"
 status=0
+if [ -n "$screendump" ]; then
+    python3 "$here/tools/check-screen.py" dump --qmp "$tmp/qmp.sock" --serial "$serial" \
+        --out "$tmp/screen.ppm" --timeout "$((timeout_s > 0 ? timeout_s : 86400))" &
+    dump_pid=$!
+fi
 if [ "$timeout_s" -gt 0 ]; then
     timeout --foreground -k 5 "$timeout_s" "${args[@]}" < /dev/null | tee "$serial" || status=${PIPESTATUS[0]}
 else
@@ -317,6 +338,7 @@ case "$verdict" in
 esac
 
 if [ -z "$code" ]; then
+    [ -z "$screendump" ] || kill "$dump_pid" 2>/dev/null || true
     case "$status" in
         124|137) echo "run-qemu: timeout after $timeout_s s, before the kernel's closing line" >&2 ;;
         *) if [ ! -s "$serial" ]; then
@@ -326,6 +348,13 @@ if [ -z "$code" ]; then
            fi ;;
     esac
     exit 2
+fi
+if [ -n "$screendump" ]; then
+    wait "$dump_pid" || die "no screendump taken (tools/check-screen.py dump, above)"
+    clean_log "$serial" > "$tmp/serial.clean"
+    python3 "$here/tools/check-screen.py" check --screen "$tmp/screen.ppm" \
+        --serial "$tmp/serial.clean" --png "$screendump" ||
+        die "the screen ($screendump) does not show the run's summary (check-screen, above)"
 fi
 # isa-debug-exit makes QEMU exit with (verdict << 1) | 1.
 if [ "$status" != $((code * 2 + 1)) ]; then

@@ -114,6 +114,17 @@ static bool set_race_delay(struct cmdline *c, char *v)
 	return parse_u64(v, strlen(v), &c->race_delay_us) && c->race_delay_us <= 1000000;
 }
 
+static bool set_screen(struct cmdline *c, char *v)
+{
+	c->screen_off = strcmp(v, "off") == 0;
+	return c->screen_off || strcmp(v, "on") == 0;
+}
+
+static bool set_screen_hold(struct cmdline *c, char *v)
+{
+	return parse_u64(v, strlen(v), &c->screen_hold_ms) && c->screen_hold_ms <= 60000;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -135,13 +146,16 @@ static const struct option {
 	{ "mmu", set_mmu, "native (default) or pv: read-only page tables behind a validator" },
 	{ "race_delay_us", set_race_delay,
 	  "microseconds each bug switch's race window is held open (default 0)" },
+	{ "screen", set_screen, "on (default: the log on the GOP framebuffer, if any) or off" },
+	{ "screen_hold_ms", set_screen_hold,
+	  "milliseconds between the closing line and the exit, for a screendump (0..60000)" },
 	{ "expect_topology", set_expect_topology,
 	  "NODES:CPUS/..:MIB/..:DIST/.. as run-qemu.sh passes it" },
 };
 
 static const char *known_keys(void)
 {
-	static char buf[320];
+	static char buf[400];
 	size_t n = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++)

@@ -1,4 +1,5 @@
 #include <mmulab/log.h>
+#include <mmulab/fbcon.h>
 #include <mmulab/format.h>
 #include <mmulab/spinlock.h>
 #include <mmulab/test.h>
@@ -18,10 +19,12 @@ void vprintk(const char *fmt, va_list ap)
 		n = LOG_CHUNK - 1;
 	if (panic_mode) {
 		serial_write(buf, n);
+		fbcon_write(buf, n);
 		return;
 	}
 	spin_lock(&console_lock);
 	serial_write(buf, n);
+	fbcon_write(buf, n);
 	spin_unlock(&console_lock);
 }
 

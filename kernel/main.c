@@ -8,6 +8,7 @@
 #include <mmulab/boot_info.h>
 #include <mmulab/bugs.h>
 #include <mmulab/cmdline.h>
+#include <mmulab/fbcon.h>
 #include <mmulab/huge_memory.h>
 #include <mmulab/kernel.h>
 #include <mmulab/kstack.h>
@@ -164,6 +165,7 @@ void kmain(struct boot_info *info)
 	memblock_init_from_boot(info);
 	phase_done("memblock");
 	kmap_init(info);
+	fbcon_init(&info->fb);
 	phase_done("page_tables");
 	numa_init(info);
 	serial_follow_spcr(numa_acpi());

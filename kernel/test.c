@@ -11,6 +11,7 @@
 
 #include <mmulab/test.h>
 #include <mmulab/cmdline.h>
+#include <mmulab/fbcon.h>
 #include <mmulab/fault.h>
 #include <mmulab/format.h>
 #include <mmulab/glob.h>
@@ -496,6 +497,49 @@ static void print_slowest(void)
 		       slowest[i].cycles / khz);
 }
 
+/* The end of the run on the screen, drawn before the closing line: a
+ * runner that sees that line on serial finds the summary up and, with
+ * screen_hold_ms, time to take its screendump (run-qemu.sh --screendump). */
+static void show_summary_on_screen(enum run_verdict verdict)
+{
+	static char names[NAMED_MAX][96];
+	static const char *name_list[NAMED_MAX];
+	const struct totals *t = &run.totals;
+	u32 listed = MIN(run.named, (u32)NAMED_MAX);
+	char headline[24], counts[80];
+
+	if (!fbcon_active())
+		return;
+	for (u32 i = 0; i < listed; i++) {
+		format(names[i], sizeof(names[i]), "%s %s.%s",
+		       run.names[i].error ? "ERROR" : "FAILED", run.names[i].s->name,
+		       run.names[i].c->name);
+		name_list[i] = names[i];
+	}
+	format(headline, sizeof(headline), "verdict: %s",
+	       verdict == VERDICT_PASS ? "PASS" : verdict == VERDICT_FAIL ? "FAIL" : "PANIC");
+	format(counts, sizeof(counts), "pass %u  fail %u  skip %u  error %u", t->pass, t->fail,
+	       t->skip, t->error);
+	fbcon_show_summary(&(struct fbcon_summary){
+		.passed = verdict == VERDICT_PASS,
+		.headline = headline,
+		.counts = counts,
+		.names = name_list,
+		.name_count = listed,
+		.named_total = run.named,
+	});
+}
+
+/* The hold does not depend on the screen console being on, so a
+ * screendump also shows a screen the kernel did not draw. Before the TSC
+ * is calibrated (an early panic) there is no clock to hold by: the exit
+ * comes at once. */
+static void hold_summary_on_screen(void)
+{
+	if (cmdline.screen_hold_ms && tsc_khz())
+		udelay(cmdline.screen_hold_ms * 1000);
+}
+
 void run_end(enum run_verdict verdict)
 {
 	const struct totals *t = &run.totals;
@@ -507,8 +551,10 @@ void run_end(enum run_verdict verdict)
 		printk("# ... and %u more failed or error cases\n", run.named - NAMED_MAX);
 	print_slowest();
 	printk("# totals: pass=%u fail=%u skip=%u error=%u\n", t->pass, t->fail, t->skip, t->error);
+	show_summary_on_screen(verdict);
 	printk("mmulab: done pass=%u fail=%u skip=%u error=%u verdict=%s\n", t->pass, t->fail,
 	       t->skip, t->error, verdict_name(verdict));
+	hold_summary_on_screen();
 	machine_exit(verdict);
 }
 

@@ -22,6 +22,8 @@ struct cmdline {
 	u32 fake_nodes;       /* numa=fake=N */
 	u64 race_delay_us;    /* widens each bug switch's race window */
 	bool mmu_pv;          /* mmu=pv: read-only page tables, validated */
+	bool screen_off;      /* screen=off: no screen console even with a GOP */
+	u64 screen_hold_ms;   /* wait between the closing line and the exit */
 	const char *expect_topology; /* what the runner configured (topology suite) */
 };
 
