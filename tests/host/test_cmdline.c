@@ -39,7 +39,7 @@ static void bad_lines_say_what(void)
 	char err[320];
 
 	CHECK(!parse("tests=x bogus=1", &c, err));
-	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs watchdog x2apic vmalloc_sync numa numa_policy numa_restore_write numa_scan_period_ms numa_scan_pages thp mmu race_delay_us expect_topology)");
+	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs watchdog x2apic vmalloc_sync numa numa_policy numa_restore_write numa_scan_period_ms numa_scan_pages thp mmu race_delay_us screen screen_hold_ms expect_topology)");
 	CHECK(!parse("seed=12z", &c, err));
 	CHECK(strstr(err, "bad value '12z' for seed=") != NULL);
 	CHECK(!parse("iterations=0", &c, err));
