@@ -15,11 +15,18 @@
  *    line) does not stop a later valid one.
  *  - MADT: Local APIC (0) and Local x2APIC (9) entries; a zero-length,
  *    overrunning or too short CPU subtable ends the parse of that table;
- *    duplicate APIC ids are reported and dropped.
+ *    duplicate APIC ids are reported and dropped. More than ACPI_MAX_CPUS
+ *    CPU entries reject the MADT whole (the boot CPU only).
  *  - SRAT: disabled entries are skipped; zero-length, overflowing or
  *    beyond-2^52 memory entries are reported and skipped; memory ranges of
  *    different domains that overlap make the whole SRAT invalid; subtables
  *    of types other than 0, 1, 2 are skipped with one line per table.
+ *    More CPU entries, memory ranges or distinct domains than
+ *    ACPI_MAX_CPUS, ACPI_MAX_MEM, ACPI_MAX_DOMAINS reject the SRAT whole
+ *    (one node), with one line naming the limit: never half a table.
+ *  - A line that can repeat once per entry is printed for the first
+ *    RATELIMIT_BURST entries, then one "... and N more" line at the end
+ *    of the table.
  *  - SLIT: at most 64 localities, Length covering N*N, diagonal 10 and
  *    every other entry 11..255; otherwise the SLIT is rejected.
  *  - FADT: only the PM timer: the X_PM_TMR_BLK generic address when it is
@@ -28,6 +35,7 @@
 
 #include <arch/acpi_tables.h>
 #include <mmulab/format.h>
+#include <mmulab/ratelimit.h>
 #include <mmulab/string.h>
 
 #define HEADER_LEN 36
@@ -44,6 +52,32 @@ static void report(const struct acpi_reader *r, const char *fmt, ...)
 	va_end(ap);
 	if (r->report)
 		r->report(r->ctx, line);
+}
+
+/* A line of a kind that may repeat once per entry: a few, then counted. */
+static void report_limited(const struct acpi_reader *r, struct ratelimit *rl, const char *fmt, ...)
+	__printf(3, 4);
+static void report_limited(const struct acpi_reader *r, struct ratelimit *rl, const char *fmt, ...)
+{
+	char line[200];
+	va_list ap;
+
+	if (!ratelimit_pass(rl))
+		return;
+	va_start(ap, fmt);
+	vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r->report)
+		r->report(r->ctx, line);
+}
+
+/* The summary of what report_limited held back, at the end of a table. */
+static void report_held(const struct acpi_reader *r, struct ratelimit *rl)
+{
+	u32 held = ratelimit_end_burst(rl);
+
+	if (held)
+		report(r, "... and %u more \"%s\" lines", held, rl->kind);
 }
 
 static u8 rd8(const u8 *p, size_t off) { return p[off]; }
@@ -92,28 +126,31 @@ static bool have_apic_id(const struct acpi_info *out, u32 id)
 	return false;
 }
 
-static void add_cpu(const struct acpi_reader *r, struct acpi_info *out, struct acpi_cpu c)
+/* False when the MADT lists more CPUs than the parser holds. */
+static bool add_cpu(const struct acpi_reader *r, struct ratelimit *twice, struct acpi_info *out,
+		    struct acpi_cpu c)
 {
 	if (!c.enabled && !c.online_capable)
-		return;
+		return true;
 	if (have_apic_id(out, c.apic_id)) {
-		report(r, "MADT: APIC id %u listed twice (second entry dropped)", c.apic_id);
-		return;
+		report_limited(r, twice, "MADT: APIC id %u listed twice (second entry dropped)",
+			       c.apic_id);
+		return true;
 	}
-	if (out->cpu_count == ACPI_MAX_CPUS) {
-		report(r, "MADT: more than %d CPUs (APIC id %u and later dropped)", ACPI_MAX_CPUS,
-		       c.apic_id);
-		return;
-	}
+	if (out->cpu_count == ACPI_MAX_CPUS)
+		return false;
 	out->cpus[out->cpu_count++] = c;
+	return true;
 }
 
 bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
 {
-	bool rev5 = rd8(t, 8) >= 5;
+	struct ratelimit twice = { .kind = "MADT: APIC id listed twice" };
+	bool rev5 = rd8(t, 8) >= 5, fits = true;
 	size_t off = HEADER_LEN + 8;
 
-	while (off + 2 <= len) {
+	out->cpu_count = 0;
+	while (fits && off + 2 <= len) {
 		u8 type = rd8(t, off), sublen = rd8(t, off + 1);
 		if (sublen < 2 || off + sublen > len) {
 			report(r, "MADT: subtable type %u at offset %zu has length %u%s (rest of MADT "
@@ -127,14 +164,22 @@ bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struc
 		}
 		if (type == 0) {
 			u32 flags = rd32(t, off + 4);
-			add_cpu(r, out, (struct acpi_cpu){ rd8(t, off + 3), rd8(t, off + 2), false,
-							   flags & 1, rev5 && (flags & 2) });
+			fits = add_cpu(r, &twice, out, (struct acpi_cpu){ rd8(t, off + 3), rd8(t, off + 2),
+									  false, flags & 1, rev5 && (flags & 2) });
 		} else if (type == 9) {
 			u32 flags = rd32(t, off + 8);
-			add_cpu(r, out, (struct acpi_cpu){ rd32(t, off + 4), rd32(t, off + 12), true,
-							   flags & 1, rev5 && (flags & 2) });
+			fits = add_cpu(r, &twice, out, (struct acpi_cpu){ rd32(t, off + 4), rd32(t, off + 12),
+									  true, flags & 1, rev5 && (flags & 2) });
 		}
 		off += sublen;
+	}
+	report_held(r, &twice);
+	if (!fits) {
+		/* Half a MADT would start half the machine as if it were all. */
+		report(r, "MADT: more than %d CPU entries, the parser's limit (MADT ignored: the "
+		       "boot CPU only)", ACPI_MAX_CPUS);
+		out->cpu_count = 0;
+		return false;
 	}
 	out->have_madt = true;
 	return true;
@@ -142,20 +187,27 @@ bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struc
 
 /* --- SRAT --- */
 
-static void add_cpu_affinity(const struct acpi_reader *r, struct acpi_info *out, u32 apic_id,
-			     u32 pxm, bool x2apic)
+/* The SRAT's per-entry lines, each kind bounded (report_limited). */
+struct srat_lines {
+	struct ratelimit empty, beyond, length;
+	const char *over; /* set: more of these than over_limit (SRAT rejected) */
+	u32 over_limit;
+};
+
+static void add_cpu_affinity(struct srat_lines *l, struct acpi_info *out, u32 apic_id, u32 pxm,
+			     bool x2apic)
 {
 	if (out->cpu_affinity_count == ACPI_MAX_CPUS) {
-		report(r, "SRAT: more than %d CPU affinity entries (APIC id %u dropped)",
-		       ACPI_MAX_CPUS, apic_id);
+		l->over = "CPU affinity entries";
+		l->over_limit = ACPI_MAX_CPUS;
 		return;
 	}
 	out->cpu_affinity[out->cpu_affinity_count++] =
 		(struct acpi_cpu_affinity){ apic_id, pxm, x2apic };
 }
 
-static void add_memory(const struct acpi_reader *r, struct acpi_info *out, const u8 *e,
-		       size_t off)
+static void add_memory(const struct acpi_reader *r, struct srat_lines *l, struct acpi_info *out,
+		       const u8 *e, size_t off)
 {
 	u32 pxm = rd32(e, 2), flags = rd32(e, 28);
 	u64 base = rd64(e, 8), length = rd64(e, 16);
@@ -163,32 +215,60 @@ static void add_memory(const struct acpi_reader *r, struct acpi_info *out, const
 	if (!(flags & 1))
 		return;
 	if (length == 0) {
-		report(r, "SRAT: memory affinity at offset %zu (domain %u) has length 0 (entry "
-		       "skipped)", off, pxm);
+		report_limited(r, &l->empty, "SRAT: memory affinity at offset %zu (domain %u) has "
+			       "length 0 (entry skipped)", off, pxm);
 		return;
 	}
 	if (base + length < base || base + length > MAX_PHYS) {
-		report(r, "SRAT: memory affinity at offset %zu (domain %u) base 0x%lx length 0x%lx "
-		       "is beyond 2^52 (entry skipped)", off, pxm, base, length);
+		report_limited(r, &l->beyond, "SRAT: memory affinity at offset %zu (domain %u) base "
+			       "0x%lx length 0x%lx is beyond 2^52 (entry skipped)", off, pxm, base,
+			       length);
 		return;
 	}
 	if (out->mem_count == ACPI_MAX_MEM) {
-		report(r, "SRAT: more than %d memory ranges (entry at offset %zu dropped)",
-		       ACPI_MAX_MEM, off);
+		l->over = "memory ranges";
+		l->over_limit = ACPI_MAX_MEM;
 		return;
 	}
 	out->mem[out->mem_count++] =
 		(struct acpi_mem_affinity){ base, length, pxm, flags & 2, flags & 4 };
 }
 
-static bool srat_entry_length_ok(const struct acpi_reader *r, u8 type, u8 sublen, size_t off)
+static bool srat_entry_length_ok(const struct acpi_reader *r, struct srat_lines *l, u8 type,
+				 u8 sublen, size_t off)
 {
 	static const u8 want[] = { [0] = 16, [1] = 40, [2] = 24 };
 
 	if (type > 2 || sublen == want[type])
 		return true;
-	report(r, "SRAT: type %u entry at offset %zu has length %u, not %u (entry skipped)", type,
-	       off, sublen, want[type]);
+	report_limited(r, &l->length, "SRAT: type %u entry at offset %zu has length %u, not %u "
+		       "(entry skipped)", type, off, sublen, want[type]);
+	return false;
+}
+
+static bool domain_listed(const u32 *domains, u32 n, u32 pxm)
+{
+	for (u32 i = 0; i < n; i++)
+		if (domains[i] == pxm)
+			return true;
+	return false;
+}
+
+/* More distinct domains than ACPI_MAX_DOMAINS (Linux: "Too many proximity
+ * domains", bad_srat). Every accepted entry's domain counts, used or not. */
+static bool srat_too_many_domains(const struct acpi_info *out)
+{
+	u32 domains[ACPI_MAX_DOMAINS], n = 0;
+
+	for (u32 i = 0; i < out->mem_count + out->cpu_affinity_count; i++) {
+		u32 pxm = i < out->mem_count ? out->mem[i].pxm :
+					       out->cpu_affinity[i - out->mem_count].pxm;
+		if (domain_listed(domains, n, pxm))
+			continue;
+		if (n == ACPI_MAX_DOMAINS)
+			return true;
+		domains[n++] = pxm;
+	}
 	return false;
 }
 
@@ -209,6 +289,9 @@ static bool srat_overlaps(const struct acpi_reader *r, const struct acpi_info *o
 
 bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
 {
+	struct srat_lines lines = { .empty.kind = "SRAT: memory affinity has length 0",
+				    .beyond.kind = "SRAT: memory affinity is beyond 2^52",
+				    .length.kind = "SRAT: entry has the wrong length" };
 	size_t off = HEADER_LEN + 12;
 	u32 unknown = 0;
 
@@ -217,7 +300,7 @@ bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struc
 	out->srat_valid = false;
 	out->cpu_affinity_count = 0;
 	out->mem_count = 0;
-	while (off + 2 <= len) {
+	while (!lines.over && off + 2 <= len) {
 		u8 type = rd8(t, off), sublen = rd8(t, off + 1);
 		if (sublen < 2 || off + sublen > len) {
 			report(r, "SRAT: subtable type %u at offset %zu has length %u%s (rest of SRAT "
@@ -225,21 +308,34 @@ bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struc
 			break;
 		}
 		unknown += type > 2;
-		if (srat_entry_length_ok(r, type, sublen, off)) {
+		if (srat_entry_length_ok(r, &lines, type, sublen, off)) {
 			const u8 *e = t + off;
 			if (type == 0 && (rd32(e, 4) & 1))
-				add_cpu_affinity(r, out, rd8(e, 3),
+				add_cpu_affinity(&lines, out, rd8(e, 3),
 						 rd8(e, 2) | (u32)rd8(e, 9) << 8 | (u32)rd8(e, 10) << 16 |
 							 (u32)rd8(e, 11) << 24, false);
 			else if (type == 1)
-				add_memory(r, out, e, off);
+				add_memory(r, &lines, out, e, off);
 			else if (type == 2 && (rd32(e, 12) & 1))
-				add_cpu_affinity(r, out, rd32(e, 8), rd32(e, 4), true);
+				add_cpu_affinity(&lines, out, rd32(e, 8), rd32(e, 4), true);
 		}
 		off += sublen;
 	}
+	report_held(r, &lines.empty);
+	report_held(r, &lines.beyond);
+	report_held(r, &lines.length);
 	if (unknown)
 		report(r, "SRAT: %u subtables of types other than 0, 1, 2 (skipped)", unknown);
+	if (lines.over) {
+		report(r, "SRAT: more than %u %s, the kernel's limit (SRAT ignored: one node)",
+		       lines.over_limit, lines.over);
+		return false;
+	}
+	if (srat_too_many_domains(out)) {
+		report(r, "SRAT: more than %d proximity domains, the kernel's limit (SRAT ignored: "
+		       "one node)", ACPI_MAX_DOMAINS);
+		return false;
+	}
 	out->srat_valid = !srat_overlaps(r, out);
 	return out->srat_valid;
 }
