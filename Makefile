@@ -161,11 +161,12 @@ $(BUILD)/fuzz/fuzz_acpi: $(FUZZ_SRCS)
 
 # Seeds: the real tables behind the selector byte fuzz_acpi.c reads first
 # (0 MADT, 1 SRAT, 2 SLIT), so the corpus starts inside each parser.
-$(BUILD)/fuzz/seeds/.done: $(wildcard $(FUZZ_SEEDS)/*/*.dat)
+$(BUILD)/fuzz/seeds/.done: $(wildcard $(FUZZ_SEEDS)/*/*.dat) $(wildcard tests/fuzz/seeds/*/*)
 	@mkdir -p $(dir $@)
 	for d in $(FUZZ_SEEDS)/*/; do m=$$(basename $$d); \
 		for t in APIC:0 SRAT:1 SLIT:2; do f=$$d$${t%:*}.dat; [ -f $$f ] || continue; \
 			{ printf "\\$${t#*:}"; cat $$f; } > $(dir $@)$$m-$${t%:*}; done; done
+	for f in tests/fuzz/seeds/*/*; do cp $$f $(dir $@)$$(basename $$(dirname $$f))-$$(basename $$f); done
 	touch $@
 
 fuzz: deps

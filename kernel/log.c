@@ -67,7 +67,7 @@ void printk_limited_flush(void)
 		u32 held;
 		rl = ratelimit_unlist(rl, &held);
 		if (held)
-			printk("%s# ... and %u more \"%s\" lines\n", run_diag_indent(), held, kind);
+			printk("%s# ... and %u more \"%s\"\n", run_diag_indent(), held, kind);
 	}
 }
 

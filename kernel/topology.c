@@ -62,7 +62,7 @@ static void say_held(struct builder *b, struct ratelimit *rl)
 	u32 held = ratelimit_end_burst(rl);
 
 	if (held)
-		say(b, "... and %u more \"%s\" lines", held, rl->kind);
+		say(b, "... and %u more \"%s\"", held, rl->kind);
 }
 
 static void add_range(struct builder *b, int node, paddr_t start, paddr_t end)

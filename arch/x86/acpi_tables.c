@@ -77,7 +77,7 @@ static void report_held(const struct acpi_reader *r, struct ratelimit *rl)
 	u32 held = ratelimit_end_burst(rl);
 
 	if (held)
-		report(r, "... and %u more \"%s\" lines", held, rl->kind);
+		report(r, "... and %u more \"%s\"", held, rl->kind);
 }
 
 static u8 rd8(const u8 *p, size_t off) { return p[off]; }
@@ -426,28 +426,64 @@ static bool already_have(const struct acpi_info *out, const u8 *t)
 	       (!memcmp(t, "SLIT", 4) && out->have_slit) || (!memcmp(t, "FACP", 4) && out->have_fadt);
 }
 
-static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *root,
-			struct acpi_info *out)
+/*
+ * The lines a walk of the root tables can repeat once per entry, each kind
+ * bounded: a root may list thousands of NULL, unmappable, broken or
+ * duplicate tables. A table whose signature was parsed and rejected
+ * before is parsed again (it may be the valid one) but reports only for
+ * the first few such tables.
+ */
+struct walk_lines {
+	struct ratelimit null, unmapped, invalid, duplicate, again;
+	u32 parsed; /* bit i: a table of wanted[i] was parsed */
+};
+
+static const struct acpi_reader *muted(const struct acpi_reader *r, struct acpi_reader *quiet)
+{
+	*quiet = *r;
+	quiet->report = NULL;
+	return quiet;
+}
+
+static bool table_valid_limited(const struct acpi_reader *r, struct walk_lines *l, const u8 *t,
+				size_t len, const char *sig)
+{
+	struct acpi_reader quiet;
+
+	if (acpi_table_valid(muted(r, &quiet), t, len, sig))
+		return true;
+	if (ratelimit_pass(&l->invalid))
+		acpi_table_valid(r, t, len, sig);
+	return false;
+}
+
+static void parse_table(const struct acpi_reader *r, struct walk_lines *l, paddr_t pa,
+			const char *root, struct acpi_info *out)
 {
 	static const char *const wanted[] = { "APIC", "SRAT", "SLIT", "FACP" };
+	struct acpi_reader quiet;
 	size_t len = 0;
 	const u8 *t = map_table(r, pa, &len);
 
 	if (!t) {
-		report(r, "%s: table at P0x%lx cannot be mapped (skipped)", root, pa);
+		report_limited(r, &l->unmapped, "%s: table at P0x%lx cannot be mapped (skipped)", root,
+			       pa);
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
 		if (memcmp(t, wanted[i], 4) != 0)
 			continue;
 		const char *name = i == 0 ? "MADT" : i == 3 ? "FADT" : wanted[i];
-		if (!acpi_table_valid(r, t, len, wanted[i]))
+		if (!table_valid_limited(r, l, t, len, wanted[i]))
 			return;
 		if (already_have(out, t)) {
-			report(r, "%s: another %s at P0x%lx ignored (the first accepted one wins)", root,
-			       name, pa);
+			report_limited(r, &l->duplicate, "%s: another %s at P0x%lx ignored (the first "
+				       "accepted one wins)", root, name, pa);
 			return;
 		}
+		if ((l->parsed & (1U << i)) && !ratelimit_pass(&l->again))
+			r = muted(r, &quiet);
+		l->parsed |= 1U << i;
 		if (i == 0)
 			acpi_parse_madt(r, t, len, out);
 		else if (i == 1)
@@ -459,7 +495,8 @@ static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *roo
 	}
 }
 
-static bool walk_root(const struct acpi_reader *r, paddr_t pa, bool xsdt, struct acpi_info *out)
+static bool walk_root(const struct acpi_reader *r, struct walk_lines *l, paddr_t pa, bool xsdt,
+		      struct acpi_info *out)
 {
 	const char *name = xsdt ? "XSDT" : "RSDT";
 	size_t len = 0, entry = xsdt ? 8 : 4;
@@ -475,15 +512,16 @@ static bool walk_root(const struct acpi_reader *r, paddr_t pa, bool xsdt, struct
 	for (u32 i = 0; i < n; i++) {
 		paddr_t table = xsdt ? rd64(t, HEADER_LEN + i * 8) : rd32(t, HEADER_LEN + i * 4);
 		if (!table) {
-			report(r, "%s: entry %u is NULL (skipped)", name, i);
+			report_limited(r, &l->null, "%s: entry %u is NULL (skipped)", name, i);
 			continue;
 		}
-		parse_table(r, table, name, out);
+		parse_table(r, l, table, name, out);
 	}
 	return true;
 }
 
-bool acpi_scan(const struct acpi_reader *r, paddr_t rsdp_pa, struct acpi_info *out)
+static bool scan_roots(const struct acpi_reader *r, struct walk_lines *l, paddr_t rsdp_pa,
+		       struct acpi_info *out)
 {
 	const u8 *rsdp = rsdp_pa ? r->map(r->ctx, rsdp_pa, 20) : NULL;
 
@@ -502,11 +540,28 @@ bool acpi_scan(const struct acpi_reader *r, paddr_t rsdp_pa, struct acpi_info *o
 		if (!full || checksum(full, len) != 0)
 			report(r, "RSDP: revision %u extended checksum or Length %u is bad (using "
 			       "the RSDT)", rd8(rsdp, 15), len);
-		else if (rd64(full, 24) && walk_root(r, rd64(full, 24), true, out))
+		else if (rd64(full, 24) && walk_root(r, l, rd64(full, 24), true, out))
 			return true;
 	}
-	if (walk_root(r, rd32(rsdp, 16), false, out))
+	if (walk_root(r, l, rd32(rsdp, 16), false, out))
 		return true;
 	report(r, "RSDP: neither XSDT nor RSDT is usable (no ACPI: one node)");
 	return false;
+}
+
+bool acpi_scan(const struct acpi_reader *r, paddr_t rsdp_pa, struct acpi_info *out)
+{
+	struct walk_lines l = { .null.kind = "root table entry is NULL",
+				.unmapped.kind = "table cannot be mapped",
+				.invalid.kind = "table header is bad",
+				.duplicate.kind = "another table of an accepted signature",
+				.again.kind = "another table of a rejected signature, parsed quietly" };
+	bool found = scan_roots(r, &l, rsdp_pa, out);
+
+	report_held(r, &l.null);
+	report_held(r, &l.unmapped);
+	report_held(r, &l.invalid);
+	report_held(r, &l.duplicate);
+	report_held(r, &l.again);
+	return found;
 }

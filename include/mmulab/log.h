@@ -25,7 +25,7 @@ void printk_panic_mode(void);
  * entry): printk_ratelimited("kind", fmt, ...) prints the first
  * RATELIMIT_BURST of a burst and counts the rest; printk_limited_flush
  * (at the end of each boot phase and before each case's result line) ends
- * the burst with one "# ... and N more \"kind\" lines" diagnostic.
+ * the burst with one "# ... and N more \"kind\"" diagnostic.
  */
 void printk_limited(struct ratelimit *rl, const char *fmt, ...) __printf(2, 3);
 void printk_limited_flush(void);

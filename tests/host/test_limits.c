@@ -151,7 +151,7 @@ static void repeated_madt_line_summarised(void)
 	CHECK(seen.count == RATELIMIT_BURST + 1);
 	CHECK(strstr(seen.lines[0], "MADT: APIC id 7 listed twice"));
 	CHECK(strstr(seen.lines[RATELIMIT_BURST],
-		     "... and 97 more \"MADT: APIC id listed twice\" lines"));
+		     "... and 97 more \"MADT: APIC id listed twice\""));
 }
 
 static void ratelimit_burst_then_count(void)

@@ -17,11 +17,18 @@ is the structure inside (python3 tests/data/bad/gen.py regenerates them):
   madt-x2apic-600.dat     an MADT with 600 enabled x2APIC entries, ids as
                           in srat-x2apic-512.dat (host tests: more present
                           CPUs than the 512 the kernel starts)
+
+Each is also written, behind tests/fuzz/fuzz_acpi.c's selector byte (0 MADT,
+1 SRAT), into the fuzzer's seeds corpus tests/fuzz/seeds/madt|srat/, and
+tests/fuzz/seeds/scan/rsdt-repeats is a whole fake memory (selector 3) whose
+RSDT lists 600 entries, NULL ones and one overlapping SRAT over and over.
 """
 import os
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SEEDS = os.path.join(HERE, "..", "..", "fuzz", "seeds")
+SELECTOR = {b"APIC": (0, "madt"), b"SRAT": (1, "srat")}
 
 
 def table(sig, body, reserved=b"\x01\x00\x00\x00" + b"\x00" * 8):
@@ -63,6 +70,10 @@ def thread_id(i):
 def write(name, data):
     with open(os.path.join(HERE, name), "wb") as f:
         f.write(data)
+    selector, table = SELECTOR[data[:4]]
+    os.makedirs(os.path.join(SEEDS, table), exist_ok=True)
+    with open(os.path.join(SEEDS, table, name[:-len(".dat")]), "wb") as f:
+        f.write(bytes([selector]) + data)
 
 
 G = 1 << 30
@@ -80,3 +91,25 @@ write("srat-x2apic-512.dat",
             mem(0, 0, 512 * (1 << 20)) + mem(1, 512 * (1 << 20), 64 * G)))
 write("madt-1100-cpus.dat", madt(b"".join(madt_x2apic(i, i) for i in range(1100))))
 write("madt-x2apic-600.dat", madt(b"".join(madt_x2apic(thread_id(i), i) for i in range(600))))
+
+
+def scan_seed(name, memory):
+    os.makedirs(os.path.join(SEEDS, "scan"), exist_ok=True)
+    with open(os.path.join(SEEDS, "scan", name), "wb") as f:
+        f.write(bytes([3]) + memory)
+
+
+def rsdt_repeats():
+    """RSDP at 0x10, RSDT at 0x100, a rejected SRAT at 0x1000 (offsets in
+    the fake memory fuzz_acpi.c maps)."""
+    memory = bytearray(0x1000)
+    rsdp = bytearray(b"RSD PTR " + b"\x00" + b"MMULAB" + b"\x00" + struct.pack("<I", 0x100))
+    rsdp[8] = (-sum(rsdp)) & 0xff
+    memory[0x10:0x10 + 20] = rsdp
+    entries = b"".join(struct.pack("<I", 0 if i % 2 else 0x1000) for i in range(600))
+    rsdt = table(b"RSDT", entries, reserved=b"")
+    memory[0x100:0x100 + len(rsdt)] = rsdt
+    return bytes(memory) + table(b"SRAT", cpu(0, 0) + mem(0, 0, 2 * G) + mem(1, G, 2 * G))
+
+
+scan_seed("rsdt-repeats", rsdt_repeats())
