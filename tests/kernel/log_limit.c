@@ -4,13 +4,19 @@
  * RATELIMIT_BURST times and then as one "... and N more" diagnostic just
  * before the case's result line; the matrix configuration log-limit
  * checks the console text, this suite the counts behind it (a lost or
- * double count across CPUs changes N).
+ * double count across CPUs changes N). The audit bounds its reports the
+ * same way per rule: ten entries past the end of RAM give three reports
+ * and one summary, with the count still exact.
  */
 
+#include <mmulab/audit.h>
 #include <mmulab/kernel.h>
+#include <mmulab/memblock.h>
+#include <mmulab/mm.h>
 #include <mmulab/percpu.h>
 #include <mmulab/smp.h>
 #include <mmulab/test.h>
+#include "mm_util.h"
 
 #define PER_CPU 10
 
@@ -45,6 +51,35 @@ static void next_burst_prints_again(struct test *t)
 	EXPECT_EQ(t, __atomic_load_n(&repeated.seen, __ATOMIC_RELAXED), 1);
 }
 
+#define BROKEN 10
+
+/* A scratch space never loaded (no CPU walks it) with BROKEN leaves that
+ * point past the end of RAM. */
+static void audit_reports_bounded_per_rule(struct test *t)
+{
+	struct mm *mm = mm_create(this_cpu()->node);
+	paddr_t hole = ALIGN_UP(memblock_end_of_ram(), PAGE_SIZE);
+	pte_t *pte[BROKEN];
+	struct audit_result r;
+
+	SETUP_TRUE(t, mm != NULL && !pfn_valid(hole >> PAGE_SHIFT));
+	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, BROKEN * PAGE_SIZE, VM_READ, 0) == 0);
+	for (u32 i = 0; i < BROKEN; i++) {
+		pte[i] = mm_pte_alloc(mm, USER_BASE + i * PAGE_SIZE);
+		SETUP_TRUE(t, pte[i] && pte_none(*pte[i]));
+		set_pte(pte[i], pte_mkleaf(hole, anon_leaf_bits(VM_READ, false)));
+	}
+	test_diag(t, "log_limit: the audit must name rule %s %d times, print 3:",
+		  audit_rule_names[AUDIT_NOT_RAM], BROKEN);
+	EXPECT_EQ(t, mm_audit_rules("  # expected: ", &r), BROKEN);
+	EXPECT_EQ(t, r.by_rule[AUDIT_NOT_RAM], BROKEN);
+	for (u32 i = 0; i < BROKEN; i++)
+		pte_clear(pte[i]);
+	EXPECT_EQ(t, mm_audit("  # "), 0);
+	mm_destroy(mm);
+}
+
 TEST_SUITE_FLAGS(log_limit, TEST_OPT_IN,
 	TEST_CASE(repeated_line_summarised_before_result),
-	TEST_CASE(next_burst_prints_again));
+	TEST_CASE(next_burst_prints_again),
+	TEST_CASE(audit_reports_bounded_per_rule));
