@@ -67,7 +67,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) $(INCLUDES) -DMMULAB_HOST -fsanitize=ad
 	-fno-omit-frame-pointer -fno-sanitize-recover=all -MMD -MP
 HOST_SRCS := tests/host/main.c tests/host/test_format.c tests/host/test_glob.c \
 	tests/host/test_cmdline.c tests/host/test_symbols.c tests/host/test_memblock.c tests/host/test_vma.c \
-	tests/host/test_pgtable.c tests/host/test_acpi.c tests/host/test_pvh.c \
+	tests/host/test_pgtable.c tests/host/test_acpi.c tests/host/test_pvh.c tests/host/test_limits.c \
 	kernel/format.c kernel/glob.c kernel/cmdline.c kernel/symbols.c mm/memblock.c mm/vma.c mm/pgtable.c \
 	arch/x86/acpi_tables.c arch/x86/pvh_info.c kernel/topology.c
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/host/%.o)

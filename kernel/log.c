@@ -1,6 +1,7 @@
 #include <mmulab/log.h>
 #include <mmulab/fbcon.h>
 #include <mmulab/format.h>
+#include <mmulab/ratelimit.h>
 #include <mmulab/spinlock.h>
 #include <mmulab/test.h>
 #include <arch/serial.h>
@@ -45,6 +46,32 @@ void printk_diag(const char *fmt, ...)
 	vformat(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	printk("%s# %s\n", run_diag_indent(), line);
+}
+
+static struct ratelimit_list limited_kinds;
+
+void printk_limited(struct ratelimit *rl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ratelimit_pass_listed(&limited_kinds, rl))
+		return;
+	va_start(ap, fmt);
+	vprintk(fmt, ap);
+	va_end(ap);
+}
+
+void printk_limited_flush(void)
+{
+	struct ratelimit *rl = ratelimit_list_take(&limited_kinds);
+
+	while (rl) {
+		const char *kind = rl->kind;
+		u32 held;
+		rl = ratelimit_unlist(rl, &held);
+		if (held)
+			printk("%s# ... and %u more \"%s\"\n", run_diag_indent(), held, kind);
+	}
 }
 
 /* The panicking CPU may hold the console lock itself (a fault inside

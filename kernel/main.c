@@ -91,6 +91,7 @@ static u32 phase_count;
 static void phase_done(const char *name)
 {
 	ASSERT(phase_count < MAX_PHASES);
+	printk_limited_flush();
 	phases[phase_count++] = (struct boot_phase){ name, rdtsc() };
 }
 

@@ -306,6 +306,7 @@ static void print_result(const struct test_case *c, enum result r, const char *w
 {
 	u32 n = ++run.case_number;
 
+	printk_limited_flush(); /* the case's held-back lines, before its result */
 	switch (r) {
 	case RESULT_PASS:
 		printk(SUITE_INDENT "ok %u %s\n", n, c->name);

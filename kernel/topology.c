@@ -16,16 +16,27 @@
  *  - CPUs are the MADT's present CPUs; a CPU with no SRAT entry goes to
  *    node 0. SRAT entries for APIC ids no present CPU has are possible
  *    CPUs only: counted in one line.
+ *  - Present CPUs beyond MAX_CPUS (in MADT order) are not started: one
+ *    line counts them.
+ *  - The one rule for what the SRAT leaves without a domain: it joins an
+ *    existing node, counted in one line, and never creates one (RAM the
+ *    node of the nearest range below, a CPU node 0). A domain beyond the
+ *    limit would need a node of its own, so the parser rejects such an
+ *    SRAT whole (one node, as for any rejected SRAT).
  *  - Distances come from the SLIT, indexed by domain number; a SLIT too
  *    small for the domains in use is ignored; without one, 10 / 20.
  */
 
 #include <mmulab/topology.h>
+#include <mmulab/cpumask.h>
 #include <mmulab/format.h>
+#include <mmulab/ratelimit.h>
 #include <mmulab/string.h>
 
 #define LOCAL 10
 #define REMOTE 20
+
+_Static_assert(ACPI_MAX_DOMAINS <= MAX_NODES, "every domain the parser accepts gets a node");
 
 struct builder {
 	struct topology *t;
@@ -44,6 +55,14 @@ static void say(struct builder *b, const char *fmt, ...)
 	va_end(ap);
 	if (b->report)
 		b->report(b->ctx, line);
+}
+
+static void say_held(struct builder *b, struct ratelimit *rl)
+{
+	u32 held = ratelimit_end_burst(rl);
+
+	if (held)
+		say(b, "... and %u more \"%s\"", held, rl->kind);
 }
 
 static void add_range(struct builder *b, int node, paddr_t start, paddr_t end)
@@ -69,12 +88,23 @@ static void default_distances(struct topology *t)
 			t->distance[i][j] = i == j ? LOCAL : REMOTE;
 }
 
-static void add_present_cpus(struct topology *t, const struct acpi_info *a)
+/* The first MAX_CPUS present CPUs in MADT order: what the kernel starts. */
+static void add_present_cpus(struct builder *b, const struct acpi_info *a)
 {
-	for (u32 i = 0; i < a->cpu_count && t->cpu_count < TOPO_MAX_CPUS; i++)
-		if (a->cpus[i].enabled)
-			t->cpus[t->cpu_count++] = (struct topo_cpu){ a->cpus[i].apic_id,
-								     a->cpus[i].x2apic, 0 };
+	struct topology *t = b->t;
+	u32 beyond = 0;
+
+	for (u32 i = 0; i < a->cpu_count; i++) {
+		if (!a->cpus[i].enabled)
+			continue;
+		if (t->cpu_count == TOPO_MAX_CPUS) {
+			beyond++;
+			continue;
+		}
+		t->cpus[t->cpu_count++] = (struct topo_cpu){ a->cpus[i].apic_id, a->cpus[i].x2apic, 0 };
+	}
+	if (beyond)
+		say(b, "MADT: %u CPUs beyond the limit of %d not started", beyond, TOPO_MAX_CPUS);
 }
 
 static void one_node(struct builder *b, const struct acpi_info *a, const struct mem_range *ram,
@@ -85,7 +115,7 @@ static void one_node(struct builder *b, const struct acpi_info *a, const struct 
 	t->node_count = 1;
 	for (u32 i = 0; i < n; i++)
 		add_range(b, 0, ram[i].start, ram[i].end);
-	add_present_cpus(t, a);
+	add_present_cpus(b, a);
 	t->nodes[0].cpu_count = t->cpu_count;
 	t->source = why;
 	default_distances(t);
@@ -141,7 +171,7 @@ static void fake_nodes(struct builder *b, const struct acpi_info *a, const struc
 		want = made ? made : 1;
 	}
 	t->node_count = want;
-	add_present_cpus(t, a);
+	add_present_cpus(b, a);
 	for (u32 c = 0; c < t->cpu_count; c++) {
 		t->cpus[c].node = (int)(c % want);
 		t->nodes[c % want].cpu_count++;
@@ -287,7 +317,7 @@ static void assign_cpus(struct builder *b, const struct acpi_info *a)
 	struct topology *t = b->t;
 	u32 homeless = 0;
 
-	add_present_cpus(t, a);
+	add_present_cpus(b, a);
 	for (u32 c = 0; c < t->cpu_count; c++) {
 		int node = -1;
 		for (u32 i = 0; i < a->cpu_affinity_count; i++)
@@ -313,27 +343,28 @@ static bool from_srat(struct builder *b, const struct acpi_info *a, const struct
 		      u32 n)
 {
 	struct topology *t = b->t;
-	u32 domains[256];
+	struct ratelimit dropped = { .kind = "SRAT: domain has neither RAM nor a present CPU" };
+	struct ratelimit memless = { .kind = "SRAT: domain has CPUs but no RAM" };
+	u32 domains[ACPI_MAX_DOMAINS];
 	u32 count = srat_domains(a, domains, ARRAY_SIZE(domains));
 
 	for (u32 d = 0; d < count; d++) {
-		if (t->node_count == MAX_NODES) {
-			say(b, "SRAT: more than %d domains in use (domain %u and later dropped)",
-			    MAX_NODES, domains[d]);
-			break;
-		}
 		int node = (int)t->node_count;
 		t->nodes[node] = (struct topo_node){ .pxm = domains[d] };
 		intersect(b, node, a, domains[d], ram, n);
 		bool cpus = pxm_has_present_cpu(a, domains[d]);
 		if (!t->nodes[node].bytes && !cpus) {
-			say(b, "SRAT: domain %u has neither RAM nor a present CPU (dropped)", domains[d]);
+			if (ratelimit_pass(&dropped))
+				say(b, "SRAT: domain %u has neither RAM nor a present CPU (dropped)",
+				    domains[d]);
 			continue;
 		}
-		if (!t->nodes[node].bytes)
+		if (!t->nodes[node].bytes && ratelimit_pass(&memless))
 			say(b, "SRAT: domain %u has CPUs but no RAM (memoryless node %d)", domains[d], node);
 		t->node_count++;
 	}
+	say_held(b, &dropped);
+	say_held(b, &memless);
 	bool any_ram = false;
 	for (u32 i = 0; i < t->node_count; i++)
 		any_ram |= t->nodes[i].bytes != 0;

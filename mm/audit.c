@@ -72,12 +72,26 @@ static void for_each_user_leaf(struct mm *mm, leaf_fn fn, struct audit_result *r
 	}
 }
 
-static void report(struct audit_result *r, enum audit_rule rule, struct mm *mm, const char *why,
+/* Counts a broken rule; true when its report (and the caller's detail
+ * lines) is to be printed: the first RATELIMIT_BURST per rule and audit,
+ * the rest summarised at the audit's end (print_held). */
+static bool report(struct audit_result *r, enum audit_rule rule, struct mm *mm, const char *why,
 		   const char *prefix)
 {
-	printk("%sBUG: Bad page map in mm %p: %s [rule %s]\n", prefix, mm, why,
-	       audit_rule_names[rule]);
-	r->by_rule[rule]++;
+	bool loud = r->by_rule[rule]++ < RATELIMIT_BURST;
+
+	if (loud)
+		printk("%sBUG: Bad page map in mm %p: %s [rule %s]\n", prefix, mm, why,
+		       audit_rule_names[rule]);
+	return loud;
+}
+
+static void print_held(const struct audit_result *r, const char *prefix)
+{
+	for (int i = 0; i < AUDIT_RULE_COUNT; i++)
+		if (r->by_rule[i] > RATELIMIT_BURST)
+			printk("%s... and %lu more \"BUG: Bad page map [rule %s]\"\n", prefix,
+			       r->by_rule[i] - RATELIMIT_BURST, audit_rule_names[i]);
 }
 
 static void print_page(vaddr_t va, pte_t entry, const char *prefix)
@@ -101,14 +115,14 @@ static void check_pv_leaf(struct mm *mm, vaddr_t va, pte_t e, struct audit_resul
 	if (!pv_xlate.on)
 		return;
 	if (pv_machine_to_phys(machine) != pte_paddr(e)) {
-		report(r, AUDIT_PV_TRANSLATION, mm, "entry read back as another frame", prefix);
-		printk("%s  addr:V0x%016lx entry %016lx (machine) holds M0x%lx = P0x%lx, read as "
-		       "P0x%lx\n", prefix, va, pte_machine_val(e), machine,
-		       pv_machine_to_phys(machine), pte_paddr(e));
+		if (report(r, AUDIT_PV_TRANSLATION, mm, "entry read back as another frame", prefix))
+				printk("%s  addr:V0x%016lx entry %016lx (machine) holds M0x%lx = P0x%lx, "
+			       "read as P0x%lx\n", prefix, va, pte_machine_val(e), machine,
+			       pv_machine_to_phys(machine), pte_paddr(e));
 	}
 	if (pte_present(e) && pte_write(e) && pv_mmu_level(pv_machine_to_phys(machine))) {
-		report(r, AUDIT_PV_WRITABLE_TABLE, mm, "maps a page-table page writable", prefix);
-		printk("%s  addr:V0x%016lx entry %016lx\n", prefix, va, pte_val(e));
+		if (report(r, AUDIT_PV_WRITABLE_TABLE, mm, "maps a page-table page writable", prefix))
+			printk("%s  addr:V0x%016lx entry %016lx\n", prefix, va, pte_val(e));
 	}
 }
 
@@ -120,8 +134,8 @@ static void count_entry(struct mm *mm, vaddr_t va, pte_t e, struct audit_result 
 	check_pv_leaf(mm, va, e, r, prefix);
 
 	if (!pfn_valid(pa >> PAGE_SHIFT)) {
-		report(r, AUDIT_NOT_RAM, mm, "frame is not RAM", prefix);
-		printk("%s  addr:V0x%016lx pte:%016lx\n", prefix, va, pte_val(e));
+		if (report(r, AUDIT_NOT_RAM, mm, "frame is not RAM", prefix))
+			printk("%s  addr:V0x%016lx pte:%016lx\n", prefix, va, pte_val(e));
 		return;
 	}
 	phys_to_page(pa)->private++;
@@ -132,6 +146,7 @@ static void check_entry(struct mm *mm, vaddr_t va, pte_t e, struct audit_result 
 {
 	paddr_t pa = pte_paddr(e);
 	struct page *p;
+	bool loud;
 
 	if (!pfn_valid(pa >> PAGE_SHIFT))
 		return;
@@ -141,18 +156,21 @@ static void check_entry(struct mm *mm, vaddr_t va, pte_t e, struct audit_result 
 	/* One report per page, the first rule it breaks: the later rules
 	 * mean nothing for a frame nobody owns. */
 	if (p->flags & (PG_buddy | PG_reserved) || p->refcount <= 0)
-		report(r, AUDIT_FREE_OR_RESERVED, mm, "maps a free or reserved frame", prefix);
+		loud = report(r, AUDIT_FREE_OR_RESERVED, mm, "maps a free or reserved frame", prefix);
 	else if ((u64)p->mapcount != p->private)
-		report(r, AUDIT_MAP_COUNT, mm, "map count differs from the entries mapping the page",
-		       prefix);
+		loud = report(r, AUDIT_MAP_COUNT, mm, "map count differs from the entries mapping "
+			      "the page", prefix);
 	else if (p->refcount < p->mapcount + p->pincount)
-		report(r, AUDIT_REF_COUNT, mm, "reference count below map count + pins", prefix);
+		loud = report(r, AUDIT_REF_COUNT, mm, "reference count below map count + pins",
+			      prefix);
 	else {
 		p->private = 0;
 		return;
 	}
-	print_page(va, e, prefix);
-	printk("%s  entries found mapping it: %lu\n", prefix, p->private);
+	if (loud) {
+		print_page(va, e, prefix);
+		printk("%s  entries found mapping it: %lu\n", prefix, p->private);
+	}
 	p->private = 0;
 }
 
@@ -176,9 +194,10 @@ static void check_pv_table(struct mm *mm, paddr_t table, enum pt_level level,
 	bool writable = w.leaf_size == PAGE_SIZE && pte_write(w.pte);
 	if (pv_mmu_level(table) == level && w.leaf_size && !writable)
 		return;
-	report(r, AUDIT_PV_TABLE, mm, "table page not pinned at its level or writable", prefix);
-	printk("%s  table P0x%lx: L%d, validator has L%d, direct map %s\n", prefix, table, level,
-	       pv_mmu_level(table), writable ? "writable" : w.leaf_size ? "read-only" : "absent");
+	if (report(r, AUDIT_PV_TABLE, mm, "table page not pinned at its level or writable", prefix))
+		printk("%s  table P0x%lx: L%d, validator has L%d, direct map %s\n", prefix, table,
+		       level, pv_mmu_level(table),
+		       writable ? "writable" : w.leaf_size ? "read-only" : "absent");
 }
 
 /* One deposit per huge PMD, table by table (a PMD that went none with its
@@ -209,20 +228,16 @@ static void check_tables(struct mm *mm, struct audit_result *r, const char *pref
 				tables++;
 				check_pv_table(mm, pmd_paddr(pmd[k]), PT_L1, r, prefix);
 			}
-			if (huge != deposits) {
-				report(r, AUDIT_DEPOSIT, mm, "deposited tables differ from huge PMDs",
-				       prefix);
+			if (huge != deposits && report(r, AUDIT_DEPOSIT, mm, "deposited tables differ "
+							       "from huge PMDs", prefix))
 				printk("%s  PMD table V0x%016lx: %lu huge PMDs, %lu deposits\n", prefix,
 				       user_va(i, j, 0, 0), huge, deposits);
-			}
 		}
 	}
-	if (tables != mm->table_pages) {
-		report(r, AUDIT_TABLE_PAGES, mm, "table page count differs from the tables found",
-		       prefix);
+	if (tables != mm->table_pages &&
+	    report(r, AUDIT_TABLE_PAGES, mm, "table page count differs from the tables found", prefix))
 		printk("%s  table_pages %lu, found %lu (linked + deposited)\n", prefix,
 		       mm->table_pages, tables);
-	}
 }
 
 static void check_kernel_half(struct mm *mm, struct audit_result *r, const char *prefix)
@@ -230,11 +245,10 @@ static void check_kernel_half(struct mm *mm, struct audit_result *r, const char 
 	const pgd_t *mine = phys_to_virt(mm->root), *ref = phys_to_virt(kernel_root());
 
 	for (int i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
-		if (pgd_present(mine[i]) && !pgd_same(mine[i], ref[i])) {
-			report(r, AUDIT_KERNEL_HALF, mm, "kernel top-level entry differs", prefix);
+		if (pgd_present(mine[i]) && !pgd_same(mine[i], ref[i]) &&
+		    report(r, AUDIT_KERNEL_HALF, mm, "kernel top-level entry differs", prefix))
 			printk("%s  entry %d is %016lx, reference %016lx\n", prefix, i,
 			       pgd_val(mine[i]), pgd_val(ref[i]));
-		}
 }
 
 u64 mm_audit_rules(const char *prefix, struct audit_result *result)
@@ -251,6 +265,7 @@ u64 mm_audit_rules(const char *prefix, struct audit_result *result)
 		check_tables(mm, &r, prefix);
 	}
 	spin_unlock(&mm_list_lock);
+	print_held(&r, prefix);
 	for (int i = 0; i < AUDIT_RULE_COUNT; i++)
 		bad += r.by_rule[i];
 	if (result)

@@ -185,10 +185,11 @@ static void check_poison(struct page *p, unsigned order)
 		if (off == PAGE_SIZE)
 			continue;
 		__atomic_add_fetch(&poison_damaged, 1, __ATOMIC_RELAXED);
-		printk("mmulab: page_alloc: free frame P0x%lx written after it was freed: byte +0x%x "
-		       "holds 0x%lx (a write through a stale translation?)\n",
-		       page_to_phys(&p[i]), off,
-		       ((const u64 *)page_address(&p[i]))[off / 8]);
+		printk_ratelimited("page_alloc: free frame written after it was freed",
+				   "mmulab: page_alloc: free frame P0x%lx written after it was freed: byte +0x%x "
+				   "holds 0x%lx (a write through a stale translation?)\n",
+				   page_to_phys(&p[i]), off,
+				   ((const u64 *)page_address(&p[i]))[off / 8]);
 	}
 }
 

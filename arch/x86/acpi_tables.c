@@ -15,11 +15,18 @@
  *    line) does not stop a later valid one.
  *  - MADT: Local APIC (0) and Local x2APIC (9) entries; a zero-length,
  *    overrunning or too short CPU subtable ends the parse of that table;
- *    duplicate APIC ids are reported and dropped.
+ *    duplicate APIC ids are reported and dropped. More than ACPI_MAX_CPUS
+ *    CPU entries reject the MADT whole (the boot CPU only).
  *  - SRAT: disabled entries are skipped; zero-length, overflowing or
  *    beyond-2^52 memory entries are reported and skipped; memory ranges of
  *    different domains that overlap make the whole SRAT invalid; subtables
  *    of types other than 0, 1, 2 are skipped with one line per table.
+ *    More CPU entries, memory ranges or distinct domains than
+ *    ACPI_MAX_CPUS, ACPI_MAX_MEM, ACPI_MAX_DOMAINS reject the SRAT whole
+ *    (one node), with one line naming the limit: never half a table.
+ *  - A line that can repeat once per entry is printed for the first
+ *    RATELIMIT_BURST entries, then one "... and N more" line at the end
+ *    of the table.
  *  - SLIT: at most 64 localities, Length covering N*N, diagonal 10 and
  *    every other entry 11..255; otherwise the SLIT is rejected.
  *  - FADT: only the PM timer: the X_PM_TMR_BLK generic address when it is
@@ -35,6 +42,7 @@
 
 #include <arch/acpi_tables.h>
 #include <mmulab/format.h>
+#include <mmulab/ratelimit.h>
 #include <mmulab/string.h>
 
 #define HEADER_LEN 36
@@ -51,6 +59,32 @@ static void report(const struct acpi_reader *r, const char *fmt, ...)
 	va_end(ap);
 	if (r->report)
 		r->report(r->ctx, line);
+}
+
+/* A line of a kind that may repeat once per entry: a few, then counted. */
+static void report_limited(const struct acpi_reader *r, struct ratelimit *rl, const char *fmt, ...)
+	__printf(3, 4);
+static void report_limited(const struct acpi_reader *r, struct ratelimit *rl, const char *fmt, ...)
+{
+	char line[200];
+	va_list ap;
+
+	if (!ratelimit_pass(rl))
+		return;
+	va_start(ap, fmt);
+	vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r->report)
+		r->report(r->ctx, line);
+}
+
+/* The summary of what report_limited held back, at the end of a table. */
+static void report_held(const struct acpi_reader *r, struct ratelimit *rl)
+{
+	u32 held = ratelimit_end_burst(rl);
+
+	if (held)
+		report(r, "... and %u more \"%s\"", held, rl->kind);
 }
 
 static u8 rd8(const u8 *p, size_t off) { return p[off]; }
@@ -99,28 +133,31 @@ static bool have_apic_id(const struct acpi_info *out, u32 id)
 	return false;
 }
 
-static void add_cpu(const struct acpi_reader *r, struct acpi_info *out, struct acpi_cpu c)
+/* False when the MADT lists more CPUs than the parser holds. */
+static bool add_cpu(const struct acpi_reader *r, struct ratelimit *twice, struct acpi_info *out,
+		    struct acpi_cpu c)
 {
 	if (!c.enabled && !c.online_capable)
-		return;
+		return true;
 	if (have_apic_id(out, c.apic_id)) {
-		report(r, "MADT: APIC id %u listed twice (second entry dropped)", c.apic_id);
-		return;
+		report_limited(r, twice, "MADT: APIC id %u listed twice (second entry dropped)",
+			       c.apic_id);
+		return true;
 	}
-	if (out->cpu_count == ACPI_MAX_CPUS) {
-		report(r, "MADT: more than %d CPUs (APIC id %u and later dropped)", ACPI_MAX_CPUS,
-		       c.apic_id);
-		return;
-	}
+	if (out->cpu_count == ACPI_MAX_CPUS)
+		return false;
 	out->cpus[out->cpu_count++] = c;
+	return true;
 }
 
 bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
 {
-	bool rev5 = rd8(t, 8) >= 5;
+	struct ratelimit twice = { .kind = "MADT: APIC id listed twice" };
+	bool rev5 = rd8(t, 8) >= 5, fits = true;
 	size_t off = HEADER_LEN + 8;
 
-	while (off + 2 <= len) {
+	out->cpu_count = 0;
+	while (fits && off + 2 <= len) {
 		u8 type = rd8(t, off), sublen = rd8(t, off + 1);
 		if (sublen < 2 || off + sublen > len) {
 			report(r, "MADT: subtable type %u at offset %zu has length %u%s (rest of MADT "
@@ -134,14 +171,22 @@ bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struc
 		}
 		if (type == 0) {
 			u32 flags = rd32(t, off + 4);
-			add_cpu(r, out, (struct acpi_cpu){ rd8(t, off + 3), rd8(t, off + 2), false,
-							   flags & 1, rev5 && (flags & 2) });
+			fits = add_cpu(r, &twice, out, (struct acpi_cpu){ rd8(t, off + 3), rd8(t, off + 2),
+									  false, flags & 1, rev5 && (flags & 2) });
 		} else if (type == 9) {
 			u32 flags = rd32(t, off + 8);
-			add_cpu(r, out, (struct acpi_cpu){ rd32(t, off + 4), rd32(t, off + 12), true,
-							   flags & 1, rev5 && (flags & 2) });
+			fits = add_cpu(r, &twice, out, (struct acpi_cpu){ rd32(t, off + 4), rd32(t, off + 12),
+									  true, flags & 1, rev5 && (flags & 2) });
 		}
 		off += sublen;
+	}
+	report_held(r, &twice);
+	if (!fits) {
+		/* Half a MADT would start half the machine as if it were all. */
+		report(r, "MADT: more than %d CPU entries, the parser's limit (MADT ignored: the "
+		       "boot CPU only)", ACPI_MAX_CPUS);
+		out->cpu_count = 0;
+		return false;
 	}
 	out->have_madt = true;
 	return true;
@@ -149,20 +194,27 @@ bool acpi_parse_madt(const struct acpi_reader *r, const u8 *t, size_t len, struc
 
 /* --- SRAT --- */
 
-static void add_cpu_affinity(const struct acpi_reader *r, struct acpi_info *out, u32 apic_id,
-			     u32 pxm, bool x2apic)
+/* The SRAT's per-entry lines, each kind bounded (report_limited). */
+struct srat_lines {
+	struct ratelimit empty, beyond, length;
+	const char *over; /* set: more of these than over_limit (SRAT rejected) */
+	u32 over_limit;
+};
+
+static void add_cpu_affinity(struct srat_lines *l, struct acpi_info *out, u32 apic_id, u32 pxm,
+			     bool x2apic)
 {
 	if (out->cpu_affinity_count == ACPI_MAX_CPUS) {
-		report(r, "SRAT: more than %d CPU affinity entries (APIC id %u dropped)",
-		       ACPI_MAX_CPUS, apic_id);
+		l->over = "CPU affinity entries";
+		l->over_limit = ACPI_MAX_CPUS;
 		return;
 	}
 	out->cpu_affinity[out->cpu_affinity_count++] =
 		(struct acpi_cpu_affinity){ apic_id, pxm, x2apic };
 }
 
-static void add_memory(const struct acpi_reader *r, struct acpi_info *out, const u8 *e,
-		       size_t off)
+static void add_memory(const struct acpi_reader *r, struct srat_lines *l, struct acpi_info *out,
+		       const u8 *e, size_t off)
 {
 	u32 pxm = rd32(e, 2), flags = rd32(e, 28);
 	u64 base = rd64(e, 8), length = rd64(e, 16);
@@ -170,32 +222,60 @@ static void add_memory(const struct acpi_reader *r, struct acpi_info *out, const
 	if (!(flags & 1))
 		return;
 	if (length == 0) {
-		report(r, "SRAT: memory affinity at offset %zu (domain %u) has length 0 (entry "
-		       "skipped)", off, pxm);
+		report_limited(r, &l->empty, "SRAT: memory affinity at offset %zu (domain %u) has "
+			       "length 0 (entry skipped)", off, pxm);
 		return;
 	}
 	if (base + length < base || base + length > MAX_PHYS) {
-		report(r, "SRAT: memory affinity at offset %zu (domain %u) base 0x%lx length 0x%lx "
-		       "is beyond 2^52 (entry skipped)", off, pxm, base, length);
+		report_limited(r, &l->beyond, "SRAT: memory affinity at offset %zu (domain %u) base "
+			       "0x%lx length 0x%lx is beyond 2^52 (entry skipped)", off, pxm, base,
+			       length);
 		return;
 	}
 	if (out->mem_count == ACPI_MAX_MEM) {
-		report(r, "SRAT: more than %d memory ranges (entry at offset %zu dropped)",
-		       ACPI_MAX_MEM, off);
+		l->over = "memory ranges";
+		l->over_limit = ACPI_MAX_MEM;
 		return;
 	}
 	out->mem[out->mem_count++] =
 		(struct acpi_mem_affinity){ base, length, pxm, flags & 2, flags & 4 };
 }
 
-static bool srat_entry_length_ok(const struct acpi_reader *r, u8 type, u8 sublen, size_t off)
+static bool srat_entry_length_ok(const struct acpi_reader *r, struct srat_lines *l, u8 type,
+				 u8 sublen, size_t off)
 {
 	static const u8 want[] = { [0] = 16, [1] = 40, [2] = 24 };
 
 	if (type > 2 || sublen == want[type])
 		return true;
-	report(r, "SRAT: type %u entry at offset %zu has length %u, not %u (entry skipped)", type,
-	       off, sublen, want[type]);
+	report_limited(r, &l->length, "SRAT: type %u entry at offset %zu has length %u, not %u "
+		       "(entry skipped)", type, off, sublen, want[type]);
+	return false;
+}
+
+static bool domain_listed(const u32 *domains, u32 n, u32 pxm)
+{
+	for (u32 i = 0; i < n; i++)
+		if (domains[i] == pxm)
+			return true;
+	return false;
+}
+
+/* More distinct domains than ACPI_MAX_DOMAINS (Linux: "Too many proximity
+ * domains", bad_srat). Every accepted entry's domain counts, used or not. */
+static bool srat_too_many_domains(const struct acpi_info *out)
+{
+	u32 domains[ACPI_MAX_DOMAINS], n = 0;
+
+	for (u32 i = 0; i < out->mem_count + out->cpu_affinity_count; i++) {
+		u32 pxm = i < out->mem_count ? out->mem[i].pxm :
+					       out->cpu_affinity[i - out->mem_count].pxm;
+		if (domain_listed(domains, n, pxm))
+			continue;
+		if (n == ACPI_MAX_DOMAINS)
+			return true;
+		domains[n++] = pxm;
+	}
 	return false;
 }
 
@@ -216,6 +296,9 @@ static bool srat_overlaps(const struct acpi_reader *r, const struct acpi_info *o
 
 bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
 {
+	struct srat_lines lines = { .empty.kind = "SRAT: memory affinity has length 0",
+				    .beyond.kind = "SRAT: memory affinity is beyond 2^52",
+				    .length.kind = "SRAT: entry has the wrong length" };
 	size_t off = HEADER_LEN + 12;
 	u32 unknown = 0;
 
@@ -224,7 +307,7 @@ bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struc
 	out->srat_valid = false;
 	out->cpu_affinity_count = 0;
 	out->mem_count = 0;
-	while (off + 2 <= len) {
+	while (!lines.over && off + 2 <= len) {
 		u8 type = rd8(t, off), sublen = rd8(t, off + 1);
 		if (sublen < 2 || off + sublen > len) {
 			report(r, "SRAT: subtable type %u at offset %zu has length %u%s (rest of SRAT "
@@ -232,21 +315,34 @@ bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struc
 			break;
 		}
 		unknown += type > 2;
-		if (srat_entry_length_ok(r, type, sublen, off)) {
+		if (srat_entry_length_ok(r, &lines, type, sublen, off)) {
 			const u8 *e = t + off;
 			if (type == 0 && (rd32(e, 4) & 1))
-				add_cpu_affinity(r, out, rd8(e, 3),
+				add_cpu_affinity(&lines, out, rd8(e, 3),
 						 rd8(e, 2) | (u32)rd8(e, 9) << 8 | (u32)rd8(e, 10) << 16 |
 							 (u32)rd8(e, 11) << 24, false);
 			else if (type == 1)
-				add_memory(r, out, e, off);
+				add_memory(r, &lines, out, e, off);
 			else if (type == 2 && (rd32(e, 12) & 1))
-				add_cpu_affinity(r, out, rd32(e, 8), rd32(e, 4), true);
+				add_cpu_affinity(&lines, out, rd32(e, 8), rd32(e, 4), true);
 		}
 		off += sublen;
 	}
+	report_held(r, &lines.empty);
+	report_held(r, &lines.beyond);
+	report_held(r, &lines.length);
 	if (unknown)
 		report(r, "SRAT: %u subtables of types other than 0, 1, 2 (skipped)", unknown);
+	if (lines.over) {
+		report(r, "SRAT: more than %u %s, the kernel's limit (SRAT ignored: one node)",
+		       lines.over_limit, lines.over);
+		return false;
+	}
+	if (srat_too_many_domains(out)) {
+		report(r, "SRAT: more than %d proximity domains, the kernel's limit (SRAT ignored: "
+		       "one node)", ACPI_MAX_DOMAINS);
+		return false;
+	}
 	out->srat_valid = !srat_overlaps(r, out);
 	return out->srat_valid;
 }
@@ -435,28 +531,64 @@ static bool already_have(const struct acpi_info *out, const u8 *t)
 	       (!memcmp(t, "SPCR", 4) && out->spcr_valid);
 }
 
-static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *root,
-			struct acpi_info *out)
+/*
+ * The lines a walk of the root tables can repeat once per entry, each kind
+ * bounded: a root may list thousands of NULL, unmappable, broken or
+ * duplicate tables. A table whose signature was parsed and rejected
+ * before is parsed again (it may be the valid one) but reports only for
+ * the first few such tables.
+ */
+struct walk_lines {
+	struct ratelimit null, unmapped, invalid, duplicate, again;
+	u32 parsed; /* bit i: a table of wanted[i] was parsed */
+};
+
+static const struct acpi_reader *muted(const struct acpi_reader *r, struct acpi_reader *quiet)
+{
+	*quiet = *r;
+	quiet->report = NULL;
+	return quiet;
+}
+
+static bool table_valid_limited(const struct acpi_reader *r, struct walk_lines *l, const u8 *t,
+				size_t len, const char *sig)
+{
+	struct acpi_reader quiet;
+
+	if (acpi_table_valid(muted(r, &quiet), t, len, sig))
+		return true;
+	if (ratelimit_pass(&l->invalid))
+		acpi_table_valid(r, t, len, sig);
+	return false;
+}
+
+static void parse_table(const struct acpi_reader *r, struct walk_lines *l, paddr_t pa,
+			const char *root, struct acpi_info *out)
 {
 	static const char *const wanted[] = { "APIC", "SRAT", "SLIT", "FACP", "SPCR" };
+	struct acpi_reader quiet;
 	size_t len = 0;
 	const u8 *t = map_table(r, pa, &len);
 
 	if (!t) {
-		report(r, "%s: table at P0x%lx cannot be mapped (skipped)", root, pa);
+		report_limited(r, &l->unmapped, "%s: table at P0x%lx cannot be mapped (skipped)", root,
+			       pa);
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
 		if (memcmp(t, wanted[i], 4) != 0)
 			continue;
 		const char *name = i == 0 ? "MADT" : i == 3 ? "FADT" : wanted[i];
-		if (!acpi_table_valid(r, t, len, wanted[i]))
+		if (!table_valid_limited(r, l, t, len, wanted[i]))
 			return;
 		if (already_have(out, t)) {
-			report(r, "%s: another %s at P0x%lx ignored (the first accepted one wins)", root,
-			       name, pa);
+			report_limited(r, &l->duplicate, "%s: another %s at P0x%lx ignored (the first "
+				       "accepted one wins)", root, name, pa);
 			return;
 		}
+		if ((l->parsed & (1U << i)) && !ratelimit_pass(&l->again))
+			r = muted(r, &quiet);
+		l->parsed |= 1U << i;
 		if (i == 0)
 			acpi_parse_madt(r, t, len, out);
 		else if (i == 1)
@@ -470,7 +602,8 @@ static void parse_table(const struct acpi_reader *r, paddr_t pa, const char *roo
 	}
 }
 
-static bool walk_root(const struct acpi_reader *r, paddr_t pa, bool xsdt, struct acpi_info *out)
+static bool walk_root(const struct acpi_reader *r, struct walk_lines *l, paddr_t pa, bool xsdt,
+		      struct acpi_info *out)
 {
 	const char *name = xsdt ? "XSDT" : "RSDT";
 	size_t len = 0, entry = xsdt ? 8 : 4;
@@ -486,15 +619,16 @@ static bool walk_root(const struct acpi_reader *r, paddr_t pa, bool xsdt, struct
 	for (u32 i = 0; i < n; i++) {
 		paddr_t table = xsdt ? rd64(t, HEADER_LEN + i * 8) : rd32(t, HEADER_LEN + i * 4);
 		if (!table) {
-			report(r, "%s: entry %u is NULL (skipped)", name, i);
+			report_limited(r, &l->null, "%s: entry %u is NULL (skipped)", name, i);
 			continue;
 		}
-		parse_table(r, table, name, out);
+		parse_table(r, l, table, name, out);
 	}
 	return true;
 }
 
-bool acpi_scan(const struct acpi_reader *r, paddr_t rsdp_pa, struct acpi_info *out)
+static bool scan_roots(const struct acpi_reader *r, struct walk_lines *l, paddr_t rsdp_pa,
+		       struct acpi_info *out)
 {
 	const u8 *rsdp = rsdp_pa ? r->map(r->ctx, rsdp_pa, 20) : NULL;
 
@@ -513,11 +647,28 @@ bool acpi_scan(const struct acpi_reader *r, paddr_t rsdp_pa, struct acpi_info *o
 		if (!full || checksum(full, len) != 0)
 			report(r, "RSDP: revision %u extended checksum or Length %u is bad (using "
 			       "the RSDT)", rd8(rsdp, 15), len);
-		else if (rd64(full, 24) && walk_root(r, rd64(full, 24), true, out))
+		else if (rd64(full, 24) && walk_root(r, l, rd64(full, 24), true, out))
 			return true;
 	}
-	if (walk_root(r, rd32(rsdp, 16), false, out))
+	if (walk_root(r, l, rd32(rsdp, 16), false, out))
 		return true;
 	report(r, "RSDP: neither XSDT nor RSDT is usable (no ACPI: one node)");
 	return false;
+}
+
+bool acpi_scan(const struct acpi_reader *r, paddr_t rsdp_pa, struct acpi_info *out)
+{
+	struct walk_lines l = { .null.kind = "root table entry is NULL",
+				.unmapped.kind = "table cannot be mapped",
+				.invalid.kind = "table header is bad",
+				.duplicate.kind = "another table of an accepted signature",
+				.again.kind = "another table of a rejected signature, parsed quietly" };
+	bool found = scan_roots(r, &l, rsdp_pa, out);
+
+	report_held(r, &l.null);
+	report_held(r, &l.unmapped);
+	report_held(r, &l.invalid);
+	report_held(r, &l.duplicate);
+	report_held(r, &l.again);
+	return found;
 }

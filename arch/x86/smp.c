@@ -115,8 +115,9 @@ void smp_boot(const u32 *apic_ids, const int *nodes, u32 count)
 		*cpu = (struct cpu){ .id = slot++, .apic_id = apic_ids[i], .node = nodes[i] };
 		cpu->stack_top = kstack_alloc();
 		if (!start_one(params, cpu)) {
-			printk("mmulab: smp: CPU with APIC id %u did not start within %d ms; left out\n",
-			       apic_ids[i], AP_START_TIMEOUT_US / 1000);
+			printk_ratelimited("smp: CPU did not start",
+					   "mmulab: smp: CPU with APIC id %u did not start within %d ms; "
+					   "left out\n", apic_ids[i], AP_START_TIMEOUT_US / 1000);
 			continue;
 		}
 		nr_cpus++;

@@ -5,7 +5,7 @@
 
 #include <mmulab/types.h>
 
-#define MAX_CPUS 256
+#define MAX_CPUS 512
 
 struct cpumask {
 	u64 bits[MAX_CPUS / 64];

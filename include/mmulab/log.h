@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <mmulab/types.h>
+#include <mmulab/ratelimit.h>
 
 void printk(const char *fmt, ...) __printf(1, 2);
 void vprintk(const char *fmt, va_list ap);
@@ -18,5 +19,20 @@ void vprintk(const char *fmt, va_list ap);
  * for reports from anywhere in the kernel that may come in a case. */
 void printk_diag(const char *fmt, ...) __printf(1, 2);
 void printk_panic_mode(void);
+
+/*
+ * A line that can repeat without bound (once per frame, per CPU, per
+ * entry): printk_ratelimited("kind", fmt, ...) prints the first
+ * RATELIMIT_BURST of a burst and counts the rest; printk_limited_flush
+ * (at the end of each boot phase and before each case's result line) ends
+ * the burst with one "# ... and N more \"kind\"" diagnostic.
+ */
+void printk_limited(struct ratelimit *rl, const char *fmt, ...) __printf(2, 3);
+void printk_limited_flush(void);
+#define printk_ratelimited(what, fmt, ...)                                \
+	do {                                                              \
+		static struct ratelimit rl_ = { .kind = what };           \
+		printk_limited(&rl_, fmt, ##__VA_ARGS__);                  \
+	} while (0)
 
 #endif

@@ -10,10 +10,11 @@
 
 #include <mmulab/types.h>
 #include <mmulab/page.h>
+#include <mmulab/cpumask.h>
 #include <arch/acpi_tables.h>
 
 #define TOPO_MAX_RANGES 64 /* per node */
-#define TOPO_MAX_CPUS 1024
+#define TOPO_MAX_CPUS MAX_CPUS /* the CPUs the kernel starts */
 
 struct mem_range {
 	paddr_t start, end;

@@ -3,10 +3,10 @@
 bool host_case_failed;
 
 extern const struct host_suite format_suite, glob_suite, cmdline_suite, symbols_suite,
-	memblock_suite, vma_suite, pgtable_suite, acpi_suite, pvh_suite;
+	memblock_suite, vma_suite, pgtable_suite, acpi_suite, pvh_suite, limits_suite;
 
 static const struct host_suite *const suites[] = {
-	&format_suite, &glob_suite, &cmdline_suite, &symbols_suite, &memblock_suite, &vma_suite, &pgtable_suite, &acpi_suite, &pvh_suite,
+	&format_suite, &glob_suite, &cmdline_suite, &symbols_suite, &memblock_suite, &vma_suite, &pgtable_suite, &acpi_suite, &pvh_suite, &limits_suite,
 };
 
 int main(void)

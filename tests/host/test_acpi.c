@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "host_test.h"
+#include <mmulab/ratelimit.h>
 #include <mmulab/topology.h>
 
 /* --- report capture --- */
@@ -555,6 +556,45 @@ static void rejected_srat_then_valid_one(void)
 	CHECK(seen.count == 2 && strstr(seen.last, "another SRAT at P0x5000 ignored"));
 }
 
+/* An XSDT of 400 entries that repeat every kind of root-walk problem:
+ * each kind gives RATELIMIT_BURST lines and one summary, and the valid
+ * SLIT after all of them is still found. */
+static void root_walk_lines_bounded(void)
+{
+	static paddr_t tables[401];
+	int n = 0;
+	size_t len;
+
+	memset(phys, 0, sizeof(phys));
+	reset();
+	place_slit(0x3000, 17);
+	len = header(phys + 0x3100, "SRAT", 12); /* overlapping domains: rejected */
+	len = srat_mem(phys + 0x3100, len, 0, 0, 2ULL << 30, 1);
+	len = srat_mem(phys + 0x3100, len, 1, 1ULL << 30, 2ULL << 30, 1);
+	finish(phys + 0x3100, len);
+	memcpy(phys + 0x3300, phys + 0x3000, 48);
+	phys[0x3300 + 9]++; /* bad checksum */
+	for (int i = 0; i < 100; i++) {
+		tables[n++] = 0;
+		tables[n++] = 0x3100;
+		tables[n++] = 0x3300;
+		tables[n++] = 0xfffff000; /* cannot be mapped */
+	}
+	tables[n++] = 0x3000;
+	place_root(0x8000, "XSDT", tables, n, true);
+	place_rsdp(0x1000, 2, 0, 0x8000);
+	CHECK(acpi_scan(&reader, 0x1000, &info));
+	CHECK(info.have_slit && info.slit[1] == 17 && !info.srat_valid);
+	/* NULL, bad header, unmappable: BURST + 1 lines each. The rejected
+	 * SRAT: its line for the first table and for BURST more, then the
+	 * summary: 4 * (BURST + 1) + 1 in all. */
+	if (seen.count != 4 * (RATELIMIT_BURST + 1) + 1)
+		printf("  # %d lines, last: \"%s\"\n", seen.count, seen.last);
+	CHECK(seen.count == 4 * (RATELIMIT_BURST + 1) + 1);
+	CHECK(strstr(seen.last, "... and 96 more \"another table of a rejected signature, parsed "
+			       "quietly\""));
+}
+
 static void rsdt_only_and_unmappable(void)
 {
 	paddr_t tables[] = { 0x3000, 0xfffff000 };
@@ -764,6 +804,7 @@ HOST_SUITE(acpi,
 	HOST_CASE(rejected_srat_then_valid_one),
 	HOST_CASE(unknown_srat_types_counted),
 	HOST_CASE(short_madt_entry_stops),
+	HOST_CASE(root_walk_lines_bounded),
 	HOST_CASE(rsdt_only_and_unmappable),
 	HOST_CASE(bad_rsdp),
 	HOST_CASE(fadt_pm_timer),

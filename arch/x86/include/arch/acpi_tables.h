@@ -14,6 +14,7 @@
 #define ACPI_MAX_CPUS 1024
 #define ACPI_MAX_MEM 256
 #define ACPI_MAX_SLIT 64
+#define ACPI_MAX_DOMAINS 64 /* distinct SRAT proximity domains (MAX_NODES) */
 #define ACPI_MAX_TABLE_LEN (1U << 20)
 
 struct acpi_cpu {
