@@ -79,7 +79,7 @@ FUZZ_SEEDS := tests/fuzz/seeds
 FUZZ_SECONDS ?= 300
 
 FORCE:
-.PHONY: FORCE all run check bench mutate usb host-test fuzz deps clean help
+.PHONY: FORCE all run check bench mutate usb host-test fuzz deps clean help lava-check
 all: $(BUILD)/BOOTX64.EFI
 
 help:
@@ -89,6 +89,7 @@ help:
 	@echo "make host-test  only the host unit tests"
 	@echo "make usb      build/mmulab-usb.img, a GPT disk image to dd onto a USB stick"
 	@echo "make fuzz     run the ACPI fuzzer (FUZZ_SECONDS, default 300)"
+	@echo "make lava-check  run the LAVA qemu job with lava-run, compare its results with the KTAP (root)"
 	@echo "make bench    the fault-cost figures (# bench: lines)"
 	@echo "make mutate   plant each mistake of tests/mutations.txt, report which test kills it"
 	@echo "              (MUTATIONS=id,id a subset; MUTATE_TIMEOUT=s per QEMU run)"
@@ -206,6 +207,13 @@ bench: deps
 	@grep -h '# bench:' $(BUILD)/bench-pv-native.log $(BUILD)/bench-pv.log | sed 's/^ *# //'
 	@$(PYTHON) tools/pv_bench_ratios.py $(BUILD)/bench-pv-native.log $(BUILD)/bench-pv.log | \
 		sed 's/^# //'
+
+# The LAVA job (tools/lava/) run here by Debian's lava-dispatcher, its
+# results compared with the KTAP the same boot printed.
+lava-check: deps
+	@tools/install-deps.sh --lava
+	$(MAKE) all $(BUILD)/mmulab-usb.img
+	tools/lava/lava-check.sh
 
 # Mutation testing (tools/mutate.py): slow, not part of check; check only
 # verifies that the list still applies and compiles (tests/matrix.conf).

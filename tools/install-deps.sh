@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mmulab needs, if any is missing. Silent and
 # fast when everything is there; runs apt-get (as root) otherwise.
+#   --lava  also LAVA's dispatcher and client, for `make lava-check` only
 set -euo pipefail
 
 packages=(qemu-system-x86 ovmf gnu-efi nasm mtools fdisk dosfstools acpica-tools gdb
-          python3 gcc make binutils clang sbsigntool
+          python3 python3-yaml gcc make binutils clang sbsigntool
           console-setup-linux)
+if [ "${1:-}" = --lava ]; then
+    packages+=(lava-dispatcher lavacli)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
