@@ -59,22 +59,21 @@ static void audit_reports_bounded_per_rule(struct test *t)
 {
 	struct mm *mm = mm_create(this_cpu()->node);
 	paddr_t hole = ALIGN_UP(memblock_end_of_ram(), PAGE_SIZE);
-	pte_t *pte[BROKEN];
 	struct audit_result r;
 
 	SETUP_TRUE(t, mm != NULL && !pfn_valid(hole >> PAGE_SHIFT));
 	SETUP_TRUE(t, mm_map_anon(mm, USER_BASE, BROKEN * PAGE_SIZE, VM_READ, 0) == 0);
 	for (u32 i = 0; i < BROKEN; i++) {
-		pte[i] = mm_pte_alloc(mm, USER_BASE + i * PAGE_SIZE);
-		SETUP_TRUE(t, pte[i] && pte_none(*pte[i]));
-		set_pte(pte[i], pte_mkleaf(hole, anon_leaf_bits(VM_READ, false)));
+		pte_t *slot = mm_pte_alloc(mm, USER_BASE + i * PAGE_SIZE);
+		SETUP_TRUE(t, slot && pte_none(*slot));
+		set_pte(slot, pte_mkleaf(hole, anon_leaf_bits(VM_READ, false)));
 	}
 	test_diag(t, "log_limit: the audit must name rule %s %d times, print 3:",
 		  audit_rule_names[AUDIT_NOT_RAM], BROKEN);
 	EXPECT_EQ(t, mm_audit_rules("  # expected: ", &r), BROKEN);
 	EXPECT_EQ(t, r.by_rule[AUDIT_NOT_RAM], BROKEN);
 	for (u32 i = 0; i < BROKEN; i++)
-		pte_clear(pte[i]);
+		pte_clear(mm_pte_alloc(mm, USER_BASE + i * PAGE_SIZE));
 	EXPECT_EQ(t, mm_audit("  # "), 0);
 	mm_destroy(mm);
 }
