@@ -109,6 +109,14 @@ void smp_boot(const u32 *apic_ids, const int *nodes, u32 count)
 			boot_cpu()->node = nodes[i];
 			continue;
 		}
+		/* xAPIC destinations are 8 bits: a start IPI to a larger id
+		 * would reach the CPU whose id is its low byte. */
+		if (!apic_x2apic_mode() && apic_ids[i] > 0xff) {
+			printk_ratelimited("smp: APIC id beyond xAPIC",
+					   "mmulab: smp: CPU with APIC id %u cannot be addressed in "
+					   "xAPIC mode; left out\n", apic_ids[i]);
+			continue;
+		}
 		/* A CPU that never answered keeps its slot: should it wake up
 		 * late, it must not share a struct cpu with the next one. */
 		struct cpu *cpu = &cpus[slot];
