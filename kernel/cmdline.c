@@ -114,6 +114,18 @@ static bool set_race_delay(struct cmdline *c, char *v)
 	return parse_u64(v, strlen(v), &c->race_delay_us) && c->race_delay_us <= 1000000;
 }
 
+static bool set_on_done(struct cmdline *c, char *v)
+{
+	static const char *const actions[] = { "halt", "reboot", "poweroff" };
+
+	for (u32 i = 0; i < ARRAY_SIZE(actions); i++)
+		if (strcmp(v, actions[i]) == 0) {
+			c->on_done = ON_DONE_HALT + i;
+			return true;
+		}
+	return false;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -135,6 +147,8 @@ static const struct option {
 	{ "mmu", set_mmu, "native (default) or pv: read-only page tables behind a validator" },
 	{ "race_delay_us", set_race_delay,
 	  "microseconds each bug switch's race window is held open (default 0)" },
+	{ "on_done", set_on_done,
+	  "halt, reboot or poweroff at the end of the run (default: QEMU's exit port, else halt)" },
 	{ "expect_topology", set_expect_topology,
 	  "NODES:CPUS/..:MIB/..:DIST/.. as run-qemu.sh passes it" },
 };

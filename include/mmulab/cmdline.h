@@ -3,6 +3,10 @@
 
 #include <mmulab/types.h>
 
+/* on_done=: what the machine does once the verdict is out. Unset: QEMU's
+ * isa-debug-exit port under QEMU, a halt elsewhere. */
+enum on_done { ON_DONE_DEFAULT, ON_DONE_HALT, ON_DONE_REBOOT, ON_DONE_POWEROFF };
+
 /* The parsed kernel command line; see docs/ARCHITECTURE.md for each key. */
 struct cmdline {
 	const char *tests; /* comma-separated globs; NULL: the default run */
@@ -22,6 +26,7 @@ struct cmdline {
 	u32 fake_nodes;       /* numa=fake=N */
 	u64 race_delay_us;    /* widens each bug switch's race window */
 	bool mmu_pv;          /* mmu=pv: read-only page tables, validated */
+	u32 on_done;          /* enum on_done */
 	const char *expect_topology; /* what the runner configured (topology suite) */
 };
 
