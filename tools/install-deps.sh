@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(qemu-system-x86 ovmf gnu-efi nasm mtools fdisk dosfstools acpica-tools gdb
-          python3 gcc make binutils clang sbsigntool)
+          python3 gcc make binutils clang sbsigntool openssl)
 
 missing=()
 for p in "${packages[@]}"; do
