@@ -88,6 +88,7 @@ help:
 	@echo "make check    host unit tests + the QEMU matrix (tests/matrix.conf)"
 	@echo "make host-test  only the host unit tests"
 	@echo "make usb      build/mmulab-usb.img, a GPT disk image to dd onto a USB stick"
+	@echo "              (SIGN_KEY=key.pem SIGN_CERT=cert.pem: BOOTX64.EFI signed for Secure Boot)"
 	@echo "make fuzz     run the ACPI fuzzer (FUZZ_SECONDS, default 300)"
 	@echo "make lava-check  run the LAVA qemu job with lava-run, compare its results with the KTAP (root)"
 	@echo "make bench    the fault-cost figures (# bench: lines)"
@@ -156,8 +157,31 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/boot/bootx64.so
 		-j .rela -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 \
 		--subsystem=10 $< $@
 
-$(BUILD)/mmulab-usb.img: $(BUILD)/BOOTX64.EFI tools/mkusb.sh
-	tools/mkusb.sh $@ $< ""
+# Secure Boot: with SIGN_KEY and SIGN_CERT (PEM, key unencrypted) the
+# image's BOOTX64.EFI is signed with sbsign. The stamp names the signer, so
+# switching between signed and unsigned remakes the image.
+USB_SIGNER := $(if $(SIGN_KEY)$(SIGN_CERT),$(SIGN_KEY) $(SIGN_CERT),unsigned)
+$(BUILD)/usb-signer: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(USB_SIGNER)' | cmp -s - $@ || echo '$(USB_SIGNER)' > $@
+
+$(BUILD)/mmulab-usb.img: $(BUILD)/BOOTX64.EFI tools/mkusb.sh $(BUILD)/usb-signer
+	@[ -z "$(SIGN_KEY)$(SIGN_CERT)" ] || [ -n "$(SIGN_KEY)" -a -n "$(SIGN_CERT)" ] || \
+		{ echo "make usb: signing needs both SIGN_KEY and SIGN_CERT" >&2; exit 1; }
+	tools/mkusb.sh $(if $(SIGN_KEY),--sign $(SIGN_KEY) $(SIGN_CERT)) $@ $< ""
+
+# The matrix's Secure Boot run: the image signed with the snakeoil key that
+# Debian's OVMF_VARS_4M.snakeoil.fd enrols. The key's passphrase is
+# "snakeoil", which sbsign cannot take: a decrypted copy is kept here in
+# the build folder (a test key, published with the package; never in the
+# repository).
+SNAKEOIL := /usr/share/ovmf/PkKek-1-snakeoil
+$(BUILD)/snakeoil.key: $(SNAKEOIL).key
+	@mkdir -p $(dir $@)
+	(umask 077; openssl pkey -in $< -passin pass:snakeoil -out $@)
+
+$(BUILD)/mmulab-usb-snakeoil.img: $(BUILD)/BOOTX64.EFI tools/mkusb.sh $(BUILD)/snakeoil.key
+	tools/mkusb.sh --sign $(BUILD)/snakeoil.key $(SNAKEOIL).pem $@ $< ""
 
 usb: deps
 	$(MAKE) $(BUILD)/mmulab-usb.img
@@ -188,7 +212,7 @@ run: deps
 	./run-qemu.sh
 
 check: deps
-	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/host/unit-tests $(BUILD)/fuzz/fuzz_acpi
+	$(MAKE) all $(BUILD)/mmulab-usb.img $(BUILD)/mmulab-usb-snakeoil.img $(BUILD)/host/unit-tests $(BUILD)/fuzz/fuzz_acpi
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
 	$(PYTHON) tests/matrix.py --out $(BUILD)/check
 

@@ -16,6 +16,7 @@ cpu_model=max
 cmdline=""
 boot=uefi
 use_usb=0
+secure_boot=0
 efi="$here/build/BOOTX64.EFI"
 kernel_elf="$here/build/kernel.elf"
 kernel_sym="$here/build/kernel.sym"
@@ -66,6 +67,11 @@ stdout as it comes.
                      Everything else is the same. --usb implies uefi.
   --usb              boot the GPT image as a USB disk on XHCI instead of -kernel
                      (a temporary copy; --cmdline replaces its CMDLINE.TXT)
+  --secure-boot      OVMF with Secure Boot enforced and Debian's snakeoil keys
+                     enrolled (OVMF_*_4M.snakeoil.fd; q35 with SMM): only an
+                     image signed with /usr/share/ovmf/PkKek-1-snakeoil.key
+                     starts. When the firmware refuses the image and finds
+                     nothing else to boot, the run ends at once (exit 2).
   --efi FILE         the EFI application (default build/BOOTX64.EFI)
   --image FILE       the USB image (default build/mmulab-usb.img)
   --acpitable FILE   inject an ACPI table (-acpitable file=FILE); repeatable
@@ -77,6 +83,9 @@ stdout as it comes.
   --gdb [PORT]       QEMU waits for gdb on PORT (default 1234); prints the gdb
                      command; no timeout unless --timeout is given
   --timeout S        kill QEMU after S seconds and exit 2 (default 600)
+                     (with on_done=poweroff or reboot in --cmdline the guest
+                     ends QEMU itself, exit status 0 expected; on_done=halt
+                     never ends it: it runs until this timeout)
   --log FILE         also write the serial log to FILE, without the
                      firmware's ANSI escapes and carriage returns
   --screendump FILE  UEFI only: take a screendump when the kernel's closing
@@ -114,6 +123,7 @@ while [ $# -gt 0 ]; do
         --cmdline) cmdline=${2-}; shift 2 ;;
         --boot) boot=${2:-}; shift 2 ;;
         --usb) use_usb=1; shift ;;
+        --secure-boot) secure_boot=1; shift ;;
         --efi) efi=${2:-}; shift 2 ;;
         --image) image=${2:-}; shift 2 ;;
         --acpitable) acpitables+=("${2:-}"); shift 2 ;;
@@ -133,6 +143,11 @@ case "$boot" in uefi|pvh) ;; *) die "--boot: '$boot' is neither uefi nor pvh" ;;
 case "$console" in com1|com2) ;; *) die "--console: '$console' is neither com1 nor com2" ;; esac
 [ "$use_usb" = 0 ] || [ "$boot" = uefi ] || die "--usb boots through UEFI: it cannot go with --boot pvh"
 [ -z "$screendump" ] || [ "$boot" = uefi ] || die "--screendump needs --boot uefi (PVH has no framebuffer)"
+[ "$secure_boot" = 0 ] || [ "$boot" = uefi ] || die "--secure-boot is UEFI's: it cannot go with --boot pvh"
+if [ "$secure_boot" = 1 ]; then
+    ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd
+    ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
+fi
 [ "$cpus" -ge 1 ] || die "--cpus must be at least 1"
 [ "$nodes" -ge 1 ] || die "--nodes must be at least 1"
 mem_mib=$(to_mib "$mem") || die "--mem: bad size '$mem' (use e.g. 512M or 2G)"
@@ -226,6 +241,9 @@ args=(qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu "$cpu_model"
 # No pflash: QEMU's default SeaBIOS, which runs the PVH entry at once.
 [ "$boot" = pvh ] || args+=(-drive "if=pflash,format=raw,readonly=on,file=$ovmf_code"
                             -drive "if=pflash,format=raw,file=$tmp/vars.fd")
+# Secure Boot firmware keeps its variables safe from the OS only with SMM
+# and a flash that only SMM may write.
+[ "$secure_boot" = 0 ] || args+=(-machine smm=on -global driver=cfi.pflash01,property=secure,value=on)
 
 for t in "${acpitables[@]}"; do args+=(-acpitable "file=$t"); done
 
@@ -304,17 +322,38 @@ fi
 # is read from that file, never from QEMU's exit status alone: QEMU exits 1
 # both for "the kernel wrote verdict 0" and for "QEMU refused to start".
 serial="$tmp/serial"
+: > "$serial"
 status=0
 if [ -n "$screendump" ]; then
     python3 "$here/tools/check-screen.py" dump --qmp "$tmp/qmp.sock" --serial "$serial" \
         --out "$tmp/screen.ppm" --timeout "$((timeout_s > 0 ? timeout_s : 86400))" &
     dump_pid=$!
 fi
+
+# OVMF's last word when every boot option failed (a refused signature, no
+# bootable disk): it then waits for a key forever. Stop QEMU there instead
+# of running into the timeout.
+firmware_gave_up="BdsDxe: No bootable option or device was found."
+stop_when_firmware_gives_up() {
+    # Not a pipeline: that would wait for tail, which follows the file
+    # until this script ends.
+    grep -q -m1 -F "$firmware_gave_up" < <(tail -n +1 -F --pid=$$ "$serial" 2>/dev/null) || return 0
+    touch "$tmp/gave_up"
+    kill "$(cat "$tmp/qemu.pid")" 2>/dev/null || true
+}
+watcher=""
+if [ "$boot" = uefi ]; then
+    args+=(-pidfile "$tmp/qemu.pid")
+    stop_when_firmware_gives_up &
+    watcher=$!
+fi
+
 if [ "$timeout_s" -gt 0 ]; then
     timeout --foreground -k 5 "$timeout_s" "${args[@]}" < /dev/null | tee "$serial" || status=${PIPESTATUS[0]}
 else
     "${args[@]}" | tee "$serial" || status=${PIPESTATUS[0]}
 fi
+[ -z "$watcher" ] || kill "$watcher" 2>/dev/null || true
 
 # Firmware output carries ANSI escapes (OVMF clears the screen) and CRs.
 clean_log() {
@@ -337,6 +376,10 @@ case "$verdict" in
     *) code="" ;;
 esac
 
+if [ -z "$code" ] && [ -e "$tmp/gave_up" ]; then
+    echo "run-qemu: the firmware found nothing it may boot (\"$firmware_gave_up\"); QEMU stopped" >&2
+    exit 2
+fi
 if [ -z "$code" ]; then
     [ -z "$screendump" ] || kill "$dump_pid" 2>/dev/null || true
     case "$status" in
@@ -356,8 +399,12 @@ if [ -n "$screendump" ]; then
         --serial "$tmp/serial.clean" --png "$screendump" ||
         die "the screen ($screendump) does not show the run's summary (check-screen, above)"
 fi
-# isa-debug-exit makes QEMU exit with (verdict << 1) | 1.
-if [ "$status" != $((code * 2 + 1)) ]; then
+# isa-debug-exit makes QEMU exit with (verdict << 1) | 1. With
+# on_done=poweroff or reboot the guest ends QEMU itself: an ACPI power-off,
+# or a reset that -no-reboot turns into an exit, both status 0.
+expected_status=$((code * 2 + 1))
+case " $cmdline " in *" on_done=poweroff "*|*" on_done=reboot "*) expected_status=0 ;; esac
+if [ "$status" != "$expected_status" ]; then
     echo "run-qemu: the kernel's closing line says verdict=$verdict but QEMU exited with status $status" >&2
     exit 2
 fi

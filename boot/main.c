@@ -94,6 +94,20 @@ static void record_framebuffer(void)
 	};
 }
 
+/* A log taken from a Secure Boot machine says so: the firmware verified
+ * this image's signature before starting it. */
+static void report_secure_boot(void)
+{
+	static EFI_GUID global = EFI_GLOBAL_VARIABLE;
+	UINT8 enabled = 0;
+	UINTN size = sizeof(enabled);
+	EFI_STATUS status = uefi_call_wrapper(RT->GetVariable, 5, L"SecureBoot", &global, NULL,
+					      &size, &enabled);
+
+	if (!EFI_ERROR(status) && size == 1 && enabled == 1)
+		Print(L"mmulab: uefi: Secure Boot on\r\n");
+}
+
 static void print_summary(void)
 {
 	Print(L"mmulab: boot: cmdline (%a): \"%a\"\r\n",
@@ -120,6 +134,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	};
 	info->reserved_count = 1;
 
+	report_secure_boot();
 	read_cmdline(image, info);
 	find_rsdp();
 	record_framebuffer();

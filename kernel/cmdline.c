@@ -125,6 +125,18 @@ static bool set_screen_hold(struct cmdline *c, char *v)
 	return parse_u64(v, strlen(v), &c->screen_hold_ms) && c->screen_hold_ms <= 60000;
 }
 
+static bool set_on_done(struct cmdline *c, char *v)
+{
+	static const char *const actions[] = { "halt", "reboot", "poweroff" };
+
+	for (u32 i = 0; i < ARRAY_SIZE(actions); i++)
+		if (strcmp(v, actions[i]) == 0) {
+			c->on_done = ON_DONE_HALT + i;
+			return true;
+		}
+	return false;
+}
+
 static const struct option {
 	const char *key;
 	bool (*set)(struct cmdline *c, char *value);
@@ -149,6 +161,8 @@ static const struct option {
 	{ "screen", set_screen, "on (default: the log on the GOP framebuffer, if any) or off" },
 	{ "screen_hold_ms", set_screen_hold,
 	  "milliseconds between the closing line and the exit, for a screendump (0..60000)" },
+	{ "on_done", set_on_done,
+	  "halt, reboot or poweroff at the end of the run (default: QEMU's exit port, else halt)" },
 	{ "expect_topology", set_expect_topology,
 	  "NODES:CPUS/..:MIB/..:DIST/.. as run-qemu.sh passes it" },
 };

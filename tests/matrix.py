@@ -18,6 +18,9 @@ status equal to its closing line's verdict (pass 0, fail 1, panic 2).
   panic:REGEX      verdict=panic, run-qemu.sh exits 2 and the log matches
                    REGEX (the stack-overflow, double-free and watchdog
                    selftests)
+  noboot:REGEX     the kernel never ran: run-qemu.sh exits 2, the log has
+                   no KTAP at all (no header, case or closing line) and
+                   matches REGEX (the firmware refused the image)
 
 Counting for the closing line: in a `pass` configuration every case counts
 (ok: passed, not ok: failed, ERROR: error, SKIP: skipped) and any
@@ -45,7 +48,7 @@ import ktap  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TIMEOUT = 900
-EXPECT = re.compile(r"^(pass|pass:.+|fail:[\w.]+(,[\w.]+)*|exit:\d+(:.+)?|panic:.+)$")
+EXPECT = re.compile(r"^(pass|pass:.+|fail:[\w.]+(,[\w.]+)*|exit:\d+(:.+)?|panic:.+|noboot:.+)$")
 EXIT_FOR_VERDICT = {"pass": 0, "fail": 1, "panic": 2}
 
 
@@ -204,6 +207,15 @@ def expectation_met(o):
             problems.append(f"panic: {r.panic}")
         if regex and not re.search(regex, log_text(o)):
             problems.append(f"log does not match /{regex}/")
+        return not problems, "; ".join(problems)
+    if exp.startswith("noboot:"):
+        problems = []
+        if o.exit != 2:
+            problems.append(f"expected exit 2 (no boot), got {o.exit}")
+        if r.saw_ktap or r.cases or r.done is not None:
+            problems.append("expected no KTAP at all: the kernel ran")
+        if not re.search(exp[7:], log_text(o)):
+            problems.append(f"log does not match /{exp[7:]}/")
         return not problems, "; ".join(problems)
     if exp.startswith("panic:"):
         problems = run_problems(o)

@@ -2,8 +2,13 @@
 # Makes a bootable USB disk image without root: a GPT with one EFI System
 # Partition (FAT32) holding EFI/BOOT/BOOTX64.EFI and EFI/BOOT/CMDLINE.TXT.
 #
-#   tools/mkusb.sh OUT.img BOOTX64.EFI "kernel command line"
+#   tools/mkusb.sh [--sign KEY CERT] OUT.img BOOTX64.EFI "kernel command line"
 #   tools/mkusb.sh --set-cmdline IMAGE "kernel command line"
+#
+# --sign: BOOTX64.EFI goes on the image signed for Secure Boot with sbsign
+# (KEY: PEM private key, unencrypted: sbsign cannot be given a passphrase;
+# CERT: its PEM certificate, the one enrolled in the firmware's db), and
+# the signature is checked against CERT with sbverify.
 set -euo pipefail
 
 IMAGE_MIB=64
@@ -31,12 +36,34 @@ if [ "${1:-}" = "--set-cmdline" ]; then
     exit 0
 fi
 
-[ $# -eq 3 ] || die "usage: mkusb.sh OUT.img BOOTX64.EFI CMDLINE"
+sign_key="" sign_cert=""
+if [ "${1:-}" = "--sign" ]; then
+    [ $# -ge 3 ] || die "usage: mkusb.sh --sign KEY CERT OUT.img BOOTX64.EFI CMDLINE"
+    sign_key=$2 sign_cert=$3
+    shift 3
+fi
+[ $# -eq 3 ] || die "usage: mkusb.sh [--sign KEY CERT] OUT.img BOOTX64.EFI CMDLINE"
 out=$1 efi=$2 cmdline=$3
 [ -r "$efi" ] || die "'$efi' not found (run 'make')"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# Signs a copy of the EFI application; prints its path.
+sign_efi() {
+    [ -r "$sign_key" ] || die "--sign: cannot read the key '$sign_key'"
+    [ -r "$sign_cert" ] || die "--sign: cannot read the certificate '$sign_cert'"
+    command -v sbsign >/dev/null || die "--sign: sbsign not found (apt-get install sbsigntool)"
+    if grep -q "ENCRYPTED" "$sign_key"; then
+        die "--sign: '$sign_key' is encrypted and sbsign cannot take a passphrase; decrypt it to a private file first: openssl pkey -in '$sign_key' -out KEY.pem (umask 077)"
+    fi
+    sbsign --key "$sign_key" --cert "$sign_cert" --output "$tmp/BOOTX64.EFI" "$efi" >&2 ||
+        die "--sign: sbsign failed"
+    sbverify --cert "$sign_cert" "$tmp/BOOTX64.EFI" >/dev/null ||
+        die "--sign: the signed image does not verify against '$sign_cert'"
+    echo "$tmp/BOOTX64.EFI"
+}
+[ -z "$sign_key" ] || efi=$(sign_efi)
 img=$tmp/disk.img
 esp=$tmp/esp.img
 sectors=$((IMAGE_MIB * 2048))
@@ -54,5 +81,5 @@ dd if="$esp" of="$img" bs=512 seek="$PART_START" conv=notrunc status=none
 write_cmdline "$img" "$cmdline"
 
 mv "$img" "$out"
-echo "mkusb: wrote $out ($IMAGE_MIB MiB); put it on a stick with:"
+echo "mkusb: wrote $out ($IMAGE_MIB MiB${sign_cert:+, BOOTX64.EFI signed for $sign_cert}); put it on a stick with:"
 echo "  dd if=$out of=/dev/sdX bs=4M conv=fsync"

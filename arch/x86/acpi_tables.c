@@ -29,7 +29,7 @@
  *    of the table.
  *  - SLIT: at most 64 localities, Length covering N*N, diagonal 10 and
  *    every other entry 11..255; otherwise the SLIT is rejected.
- *  - FADT: only the PM timer: the X_PM_TMR_BLK generic address when it is
+ *  - FADT: the PM timer: the X_PM_TMR_BLK generic address when it is
  *    in I/O space, else PM_TMR_BLK; a memory-mapped timer is not used.
  *  - SPCR (Microsoft's Serial Port Console Redirection table): a 16550
  *    (interface types 0, 1, 0x12) at an I/O port with 8-bit registers, or
@@ -38,6 +38,11 @@
  *    clock. Anything else (another UART, another address space, width or
  *    baud code, a zero base, a short table) is one line and the console
  *    stays on COM1.
+ *    For on_done=: PM1a/PM1b_CNT (X_ when set and in I/O space), the
+ *    RESET_REG when RESET_REG_SUP is set and it is in I/O or memory space
+ *    (else one line), and \_S5 from the DSDT (X_DSDT, else DSDT): a Name
+ *    holding a package of integer constants; anything else is one line
+ *    and no poweroff.
  */
 
 #include <arch/acpi_tables.h>
@@ -384,18 +389,30 @@ bool acpi_parse_slit(const struct acpi_reader *r, const u8 *t, size_t len, struc
 
 /* --- FADT --- */
 
+#define FADT_DSDT 40
+#define FADT_PM1A_CNT_BLK 64
+#define FADT_PM1B_CNT_BLK 68
 #define FADT_PM_TMR_BLK 76
 #define FADT_FLAGS 112
 #define FADT_TMR_VAL_EXT (1U << 8)
+#define FADT_RESET_REG_SUP (1U << 10)
+#define FADT_RESET_REG 116
+#define FADT_RESET_VALUE 128
+#define FADT_X_DSDT 140
+#define FADT_X_PM1A_CNT_BLK 172
+#define FADT_X_PM1B_CNT_BLK 184
 #define FADT_X_PM_TMR_BLK 208
 #define GAS_SYSTEM_IO 1
+#define GAS_LEN 12
 
-bool acpi_parse_fadt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
+static const u8 *map_table(const struct acpi_reader *r, paddr_t pa, size_t *len);
+
+static bool parse_pm_timer(const struct acpi_reader *r, const u8 *t, size_t len,
+			   struct acpi_info *out)
 {
 	u32 port = len >= FADT_PM_TMR_BLK + 4 ? rd32(t, FADT_PM_TMR_BLK) : 0;
 
-	out->have_fadt = true;
-	if (len >= FADT_X_PM_TMR_BLK + 12 && rd64(t, FADT_X_PM_TMR_BLK + 4)) {
+	if (len >= FADT_X_PM_TMR_BLK + GAS_LEN && rd64(t, FADT_X_PM_TMR_BLK + 4)) {
 		if (rd8(t, FADT_X_PM_TMR_BLK) != GAS_SYSTEM_IO) {
 			report(r, "FADT: X_PM_TMR_BLK is not in I/O space (PM timer not used)");
 			return false;
@@ -503,6 +520,166 @@ bool acpi_parse_spcr(const struct acpi_reader *r, const u8 *t, size_t len, struc
 	s.interface_type = rd8(t, SPCR_INTERFACE);
 	out->spcr = s;
 	out->spcr_valid = true;
+	return true;
+}
+
+/* A PM1 control block's port: the X_ generic address when it is set and in
+ * I/O space, else the 32-bit field; 0 when neither is a port. */
+static u16 pm1_cnt_port(const u8 *t, size_t len, size_t legacy, size_t extended)
+{
+	u64 port = len >= legacy + 4 ? rd32(t, legacy) : 0;
+
+	if (len >= extended + GAS_LEN && rd64(t, extended + 4))
+		port = rd8(t, extended) == GAS_SYSTEM_IO ? rd64(t, extended + 4) : 0;
+	return port <= 0xffff ? (u16)port : 0;
+}
+
+static void parse_reset_reg(const struct acpi_reader *r, const u8 *t, size_t len,
+			    struct acpi_power *out)
+{
+	if (len < FADT_RESET_VALUE + 1 || !(rd32(t, FADT_FLAGS) & FADT_RESET_REG_SUP))
+		return;
+	u8 space = rd8(t, FADT_RESET_REG);
+	u64 address = rd64(t, FADT_RESET_REG + 4);
+	if ((space != ACPI_GAS_IO && space != ACPI_GAS_MEMORY) || !address ||
+	    (space == ACPI_GAS_IO && address > 0xffff)) {
+		report(r, "FADT: RESET_REG is in address space %u at 0x%lx, not a usable port or "
+		       "memory (reset register not used)", space, address);
+		return;
+	}
+	out->reset_supported = true;
+	out->reset_reg = (struct acpi_gas){ .space = space, .address = address };
+	out->reset_value = rd8(t, FADT_RESET_VALUE);
+}
+
+static void parse_dsdt_of(const struct acpi_reader *r, const u8 *fadt, size_t len,
+			  struct acpi_power *out)
+{
+	paddr_t pa = len >= FADT_DSDT + 4 ? rd32(fadt, FADT_DSDT) : 0;
+	size_t dsdt_len = 0;
+
+	if (len >= FADT_X_DSDT + 8 && rd64(fadt, FADT_X_DSDT))
+		pa = rd64(fadt, FADT_X_DSDT);
+	const u8 *t = pa ? map_table(r, pa, &dsdt_len) : NULL;
+	if (!t) {
+		report(r, "FADT: no DSDT that can be mapped (no S5 sleep type: poweroff unavailable)");
+		return;
+	}
+	if (acpi_table_valid(r, t, dsdt_len, "DSDT"))
+		acpi_parse_s5(r, t, dsdt_len, out);
+}
+
+bool acpi_parse_fadt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out)
+{
+	out->have_fadt = true;
+	out->power.pm1a_cnt = pm1_cnt_port(t, len, FADT_PM1A_CNT_BLK, FADT_X_PM1A_CNT_BLK);
+	out->power.pm1b_cnt = pm1_cnt_port(t, len, FADT_PM1B_CNT_BLK, FADT_X_PM1B_CNT_BLK);
+	parse_reset_reg(r, t, len, &out->power);
+	if (r->map)
+		parse_dsdt_of(r, t, len, &out->power);
+	return parse_pm_timer(r, t, len, out);
+}
+
+/* --- DSDT: the \_S5 object --- */
+
+/*
+ * Not an AML interpreter: the one form firmware uses for \_S5 (Linux
+ * evaluates the same object), found by its bytes: NameOp, the name
+ * (optionally after the root prefix), PackageOp, PkgLength, NumElements and
+ * integer elements (Zero, One, or Byte/Word/DWord/QWord constants).
+ * Every read stays inside the package, which stays inside the table.
+ */
+#define AML_NAME_OP 0x08
+#define AML_ROOT_PREFIX '\\'
+#define AML_PACKAGE_OP 0x12
+#define AML_ZERO_OP 0x00
+#define AML_ONE_OP 0x01
+#define AML_BYTE_PREFIX 0x0a
+#define AML_WORD_PREFIX 0x0b
+#define AML_DWORD_PREFIX 0x0c
+#define AML_QWORD_PREFIX 0x0e
+#define SLP_TYP_MAX 7
+
+/* The offset just past the name of "Name(_S5_, ...)", 0 when there is none. */
+static size_t find_s5_name(const u8 *t, size_t len)
+{
+	for (size_t i = HEADER_LEN + 1; i + 4 <= len; i++) {
+		if (memcmp(t + i, "_S5_", 4) != 0)
+			continue;
+		if (t[i - 1] == AML_NAME_OP ||
+		    (t[i - 1] == AML_ROOT_PREFIX && i >= HEADER_LEN + 2 && t[i - 2] == AML_NAME_OP))
+			return i + 4;
+	}
+	return 0;
+}
+
+/* PkgLength at *off: one lead byte whose top two bits count the bytes that
+ * follow. Returns the offset where the package ends (the length counts
+ * itself), 0 when that is past end. */
+static size_t aml_package_end(const u8 *t, size_t end, size_t *off)
+{
+	size_t start = *off;
+	u8 lead = t[start];
+	u32 follow = lead >> 6;
+	u64 length = follow ? lead & 0x0f : lead & 0x3f;
+
+	if (start + 1 + follow > end)
+		return 0;
+	for (u32 k = 1; k <= follow; k++)
+		length |= (u64)t[start + k] << (4 + 8 * (k - 1));
+	*off = start + 1 + follow;
+	return length > end - start ? 0 : start + length;
+}
+
+static bool aml_integer(const u8 *t, size_t end, size_t *off, u64 *v)
+{
+	u8 op = t[(*off)++];
+	size_t size = op == AML_BYTE_PREFIX ? 1 : op == AML_WORD_PREFIX ? 2 :
+		      op == AML_DWORD_PREFIX ? 4 : op == AML_QWORD_PREFIX ? 8 : 0;
+
+	if (op == AML_ZERO_OP || op == AML_ONE_OP) {
+		*v = op;
+		return true;
+	}
+	if (!size || *off + size > end)
+		return false;
+	*v = 0;
+	memcpy(v, t + *off, size); /* AML is little endian, as is x86 */
+	*off += size;
+	return true;
+}
+
+static bool s5_fails(const struct acpi_reader *r, const char *why)
+{
+	report(r, "DSDT: \\_S5 %s (poweroff unavailable)", why);
+	return false;
+}
+
+bool acpi_parse_s5(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_power *out)
+{
+	size_t off = find_s5_name(t, len), end;
+	u64 typ[2] = { 0, 0 };
+
+	if (!off)
+		return s5_fails(r, "not found");
+	if (off + 3 > len || t[off++] != AML_PACKAGE_OP || !(end = aml_package_end(t, len, &off)) ||
+	    off >= end)
+		return s5_fails(r, "is not a package within the table");
+	u8 count = t[off++];
+	if (count == 0)
+		return s5_fails(r, "is an empty package");
+	for (u32 i = 0; i < 2 && i < count; i++)
+		if (off >= end || !aml_integer(t, end, &off, &typ[i]))
+			return s5_fails(r, "element is not an integer constant");
+	if (count == 1) { /* one element: SLP_TYPa in its low nibble, SLP_TYPb above */
+		typ[1] = typ[0] >> 4 & 0x0f;
+		typ[0] &= 0x0f;
+	}
+	if (typ[0] > SLP_TYP_MAX || typ[1] > SLP_TYP_MAX)
+		return s5_fails(r, "sleep type is above 7");
+	out->have_s5 = true;
+	out->slp_typa = (u8)typ[0];
+	out->slp_typb = (u8)typ[1];
 	return true;
 }
 

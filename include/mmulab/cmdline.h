@@ -3,6 +3,10 @@
 
 #include <mmulab/types.h>
 
+/* on_done=: what the machine does once the verdict is out. Unset: QEMU's
+ * isa-debug-exit port under QEMU, a halt elsewhere. */
+enum on_done { ON_DONE_DEFAULT, ON_DONE_HALT, ON_DONE_REBOOT, ON_DONE_POWEROFF };
+
 /* The parsed kernel command line; see docs/ARCHITECTURE.md for each key. */
 struct cmdline {
 	const char *tests; /* comma-separated globs; NULL: the default run */
@@ -24,6 +28,7 @@ struct cmdline {
 	bool mmu_pv;          /* mmu=pv: read-only page tables, validated */
 	bool screen_off;      /* screen=off: no screen console even with a GOP */
 	u64 screen_hold_ms;   /* wait between the closing line and the exit */
+	u32 on_done;          /* enum on_done */
 	const char *expect_topology; /* what the runner configured (topology suite) */
 };
 

@@ -619,6 +619,20 @@ static void bad_rsdp(void)
 	expect_one_line("RSDP: bad signature or checksum");
 }
 
+/* A DSDT at pa in the fake memory holding aml after its header. */
+static size_t place_dsdt(paddr_t pa, const u8 *aml, size_t n)
+{
+	size_t len = header(phys + pa, "DSDT", n);
+
+	memcpy(phys + pa + 36, aml, n);
+	finish(phys + pa, len);
+	return len;
+}
+
+/* QEMU's form: Name (\_S5, Package (0x04) { Zero, Zero, Zero, Zero }). */
+static const u8 qemu_s5[] = { 0x10, 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x04,
+			      0x00, 0x00, 0x00, 0x00 };
+
 /* The PM timer port: from X_PM_TMR_BLK when it is in I/O space, else
  * PM_TMR_BLK; a memory-mapped one is refused with a line. */
 static void fadt_pm_timer(void)
@@ -626,7 +640,10 @@ static void fadt_pm_timer(void)
 	static u8 f[276];
 	size_t n = header(f, "FACP", 276 - 36);
 
+	memset(phys, 0, sizeof(phys));
+	place_dsdt(0x3000, qemu_s5, sizeof(qemu_s5));
 	reset();
+	put32(f + 40, 0x3000);
 	put32(f + 76, 0x608);
 	put32(f + 112, 1U << 8);
 	finish(f, n);
@@ -748,6 +765,102 @@ static void spcr_found_by_scan(void)
 	expect_one_line("SPCR: interface type 0x3");
 }
 
+/* on_done=: the reset register (only with RESET_REG_SUP, only I/O or
+ * memory space), the PM1 control ports (X_ fields win when in I/O space)
+ * and \_S5 from the DSDT the FADT points at (X_DSDT wins). */
+static void fadt_power_controls(void)
+{
+	static u8 f[276];
+	static const u8 s5_five[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05,
+				      0x0a, 0x06, 0x00, 0x00 };
+	size_t n = header(f, "FACP", 276 - 36);
+
+	memset(phys, 0, sizeof(phys));
+	place_dsdt(0x3000, qemu_s5, sizeof(qemu_s5));
+	place_dsdt(0x4000, s5_five, sizeof(s5_five));
+	reset();
+	put32(f + 40, 0x3000);
+	put64(f + 140, 0x4000); /* X_DSDT */
+	put32(f + 64, 0x604);
+	put32(f + 68, 0x704);
+	f[172] = 1; /* X_PM1a_CNT_BLK in I/O space */
+	put64(f + 176, 0xb004);
+	put32(f + 112, 1U << 10); /* RESET_REG_SUP */
+	f[116] = 1;
+	put64(f + 120, 0xcf9);
+	f[128] = 0x06;
+	finish(f, n);
+	acpi_parse_fadt(&reader, f, n, &info);
+	CHECK(seen.count == 0);
+	CHECK(info.power.reset_supported && info.power.reset_reg.space == ACPI_GAS_IO);
+	CHECK(info.power.reset_reg.address == 0xcf9 && info.power.reset_value == 6);
+	CHECK(info.power.pm1a_cnt == 0xb004 && info.power.pm1b_cnt == 0x704);
+	CHECK(info.power.have_s5 && info.power.slp_typa == 5 && info.power.slp_typb == 6);
+
+	reset();
+	put64(f + 140, 0); /* only the 32-bit DSDT: QEMU's zeros */
+	f[116] = 2;        /* PCI configuration space: not supported */
+	finish(f, n);
+	acpi_parse_fadt(&reader, f, n, &info);
+	CHECK(info.power.have_s5 && info.power.slp_typa == 0 && info.power.slp_typb == 0);
+	CHECK(!info.power.reset_supported);
+	expect_one_line("FADT: RESET_REG is in address space 2 at 0xcf9");
+
+	reset();
+	put32(f + 112, 0); /* no RESET_REG_SUP: the register is not used, silently */
+	f[116] = 1;
+	put32(f + 40, 0);
+	finish(f, n);
+	acpi_parse_fadt(&reader, f, n, &info);
+	CHECK(!info.power.reset_supported && !info.power.have_s5);
+	expect_one_line("FADT: no DSDT that can be mapped");
+}
+
+static bool s5(const u8 *aml, size_t n)
+{
+	static u8 t[128];
+	size_t len = header(t, "DSDT", n);
+
+	memcpy(t + 36, aml, n);
+	finish(t, len);
+	reset();
+	return acpi_parse_s5(&reader, t, len, &info.power);
+}
+
+/* The \_S5 forms firmware writes, and each malformed one: one line and no
+ * poweroff, never a read past the package or the table. */
+static void s5_package_forms(void)
+{
+	static const u8 one_element[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x01, 0x0a, 0x57 };
+	static const u8 long_pkglength[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x47, 0x00, 0x02,
+					     0x0b, 0x07, 0x00, 0x01 };
+	static const u8 method_not_name[] = { 0x14, 0x06, '_', 'S', '5', '_', 0x00, 0xa4, 0x00 };
+	static const u8 past_table[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x3f, 0x02, 0x00, 0x00 };
+	static const u8 not_integer[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0d, 'x', 0x00 };
+	static const u8 cut_constant[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x02, 0x00, 0x0c };
+	static const u8 above_seven[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, 0x08, 0x00 };
+	static const u8 empty[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x02, 0x00 };
+
+	CHECK(s5(qemu_s5, sizeof(qemu_s5)) && info.power.slp_typa == 0 && seen.count == 0);
+	CHECK(s5(one_element, sizeof(one_element)) && info.power.slp_typa == 7 &&
+	      info.power.slp_typb == 5);
+	CHECK(s5(long_pkglength, sizeof(long_pkglength)) && info.power.slp_typa == 7 &&
+	      info.power.slp_typb == 1);
+	CHECK(!s5(method_not_name, sizeof(method_not_name)));
+	expect_one_line("DSDT: \\_S5 not found");
+	CHECK(!s5(past_table, sizeof(past_table)));
+	expect_one_line("DSDT: \\_S5 is not a package within the table");
+	CHECK(!s5(not_integer, sizeof(not_integer)));
+	expect_one_line("element is not an integer constant");
+	CHECK(!s5(cut_constant, sizeof(cut_constant)));
+	expect_one_line("element is not an integer constant");
+	CHECK(!s5(above_seven, sizeof(above_seven)));
+	expect_one_line("sleep type is above 7");
+	CHECK(!s5(empty, sizeof(empty)));
+	expect_one_line("is an empty package");
+	CHECK(!info.power.have_s5);
+}
+
 /* --- options --- */
 
 static void numa_off_and_fake(void)
@@ -812,4 +925,6 @@ HOST_SUITE(acpi,
 	HOST_CASE(spcr_unusable),
 	HOST_CASE(spcr_clock_and_precise_baud),
 	HOST_CASE(spcr_found_by_scan),
+	HOST_CASE(fadt_power_controls),
+	HOST_CASE(s5_package_forms),
 	HOST_CASE(numa_off_and_fake));

@@ -31,6 +31,12 @@ static void good_lines(void)
 	CHECK(parse("", &c, err) && c.race_delay_us == 0);
 	CHECK(parse("race_delay_us=200", &c, err) && c.race_delay_us == 200);
 	CHECK(!parse("race_delay_us=2000000", &c, err));
+	CHECK(parse("", &c, err) && c.on_done == ON_DONE_DEFAULT);
+	CHECK(parse("on_done=halt", &c, err) && c.on_done == ON_DONE_HALT);
+	CHECK(parse("on_done=reboot", &c, err) && c.on_done == ON_DONE_REBOOT);
+	CHECK(parse("on_done=poweroff", &c, err) && c.on_done == ON_DONE_POWEROFF);
+	CHECK(!parse("on_done=suspend", &c, err));
+	CHECK(strstr(err, "bad value 'suspend' for on_done= (halt, reboot or poweroff") != NULL);
 }
 
 static void bad_lines_say_what(void)
@@ -39,7 +45,7 @@ static void bad_lines_say_what(void)
 	char err[320];
 
 	CHECK(!parse("tests=x bogus=1", &c, err));
-	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs watchdog x2apic vmalloc_sync numa numa_policy numa_restore_write numa_scan_period_ms numa_scan_pages thp mmu race_delay_us screen screen_hold_ms expect_topology)");
+	CHECK_STR(err, "unknown option 'bogus' (known: tests seed iterations bugs watchdog x2apic vmalloc_sync numa numa_policy numa_restore_write numa_scan_period_ms numa_scan_pages thp mmu race_delay_us screen screen_hold_ms on_done expect_topology)");
 	CHECK(!parse("seed=12z", &c, err));
 	CHECK(strstr(err, "bad value '12z' for seed=") != NULL);
 	CHECK(!parse("iterations=0", &c, err));

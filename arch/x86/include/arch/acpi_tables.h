@@ -48,10 +48,30 @@ struct acpi_spcr {
 	u8 interface_type; /* 0 16550, 1 16450 / 16550 subset, 0x12 16550 by the GAS */
 };
 
+/* A FADT generic address: in I/O space (port) or memory space. */
+struct acpi_gas {
+	u8 space; /* ACPI_GAS_MEMORY or ACPI_GAS_IO */
+	u64 address;
+};
+#define ACPI_GAS_MEMORY 0
+#define ACPI_GAS_IO 1
+
+/* What ending a run needs (on_done=): the FADT's reset register and PM1
+ * control blocks, and the \_S5 sleep types from the DSDT. */
+struct acpi_power {
+	bool reset_supported; /* FADT RESET_REG_SUP and a usable RESET_REG */
+	struct acpi_gas reset_reg;
+	u8 reset_value;
+	u16 pm1a_cnt, pm1b_cnt; /* I/O ports, 0: none */
+	bool have_s5;
+	u8 slp_typa, slp_typb;
+};
+
 struct acpi_info {
 	bool have_madt, have_srat, have_slit, have_fadt;
 	u16 pm_timer_port;  /* ACPI PM timer I/O port from the FADT, 0: none */
 	bool pm_timer_32bit;
+	struct acpi_power power;
 	bool srat_valid; /* false: the SRAT was found but rejected whole */
 	u32 cpu_count;
 	struct acpi_cpu cpus[ACPI_MAX_CPUS];
@@ -83,6 +103,10 @@ bool acpi_parse_srat(const struct acpi_reader *r, const u8 *t, size_t len, struc
 bool acpi_parse_slit(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
 bool acpi_parse_fadt(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
 bool acpi_parse_spcr(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_info *out);
+
+/* The \_S5 package's SLP_TYPa/b from DSDT bytes (header included); false
+ * (one line) when there is none or it is not a plain package of integers. */
+bool acpi_parse_s5(const struct acpi_reader *r, const u8 *t, size_t len, struct acpi_power *out);
 
 /* Header checks: signature, length within [36, available], checksum. */
 bool acpi_table_valid(const struct acpi_reader *r, const u8 *t, size_t available, const char *sig);

@@ -14,4 +14,11 @@ static inline u8 inb(u16 port)
 	return v;
 }
 
+static inline u16 inw(u16 port)
+{
+	u16 v;
+	asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
 #endif
