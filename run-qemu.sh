@@ -344,7 +344,7 @@ stop_when_firmware_gives_up() {
 watcher=""
 if [ "$boot" = uefi ]; then
     args+=(-pidfile "$tmp/qemu.pid")
-    stop_when_firmware_gives_up &
+    stop_when_firmware_gives_up < /dev/null > /dev/null 2>&1 &
     watcher=$!
 fi
 
