@@ -7,9 +7,28 @@
  * in the kernel's own shape, so tests/matrix.py reads it the same way.
  */
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Up to max bytes of the file the printf-style path names (a table under
+ * tests/data/); 0 when it cannot be read. */
+static inline size_t host_load(unsigned char *buf, size_t max, const char *fmt, ...)
+{
+	char path[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, max, f);
+	fclose(f);
+	return n;
+}
 
 struct host_case {
 	const char *name;

@@ -51,14 +51,7 @@ static void reset(void)
 
 static size_t load(const char *machine, const char *table, u8 *buf, size_t max)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "tests/data/acpi/%s/%s.dat", machine, table);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, max, f);
-	fclose(f);
-	return n;
+	return host_load(buf, max, "tests/data/acpi/%s/%s.dat", machine, table);
 }
 
 static bool parse_machine(const char *machine)
@@ -664,12 +657,8 @@ static void fadt_pm_timer(void)
 
 static size_t load_spcr(const char *name, u8 *buf, size_t max)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "tests/data/spcr/%s.dat", name);
-	FILE *f = fopen(path, "rb");
-	size_t n = f ? fread(buf, 1, max, f) : 0;
-	if (f)
-		fclose(f);
+	size_t n = host_load(buf, max, "tests/data/spcr/%s.dat", name);
+
 	CHECK(n > 0);
 	return n;
 }

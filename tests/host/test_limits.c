@@ -45,13 +45,7 @@ static bool only_line(const char *needle)
 
 static size_t load_bad(const char *name, u8 *buf, size_t max)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "tests/data/bad/%s.dat", name);
-	FILE *f = fopen(path, "rb");
-	size_t n = f ? fread(buf, 1, max, f) : 0;
-	if (f)
-		fclose(f);
-	return n;
+	return host_load(buf, max, "tests/data/bad/%s.dat", name);
 }
 
 static u8 buf[64 * 1024];
