@@ -219,18 +219,27 @@ check: deps
 # The fault-cost figures (numa_bench, and thp_bench: opt-in, 2 MiB faults
 # and copies cost the emulator seconds), as "# bench:" lines; then what
 # mmu=pv costs: pv_bench (opt-in) booted natively and with mmu=pv, and the
-# ratios of the two (tools/pv_bench_ratios.py).
+# ratios of the two (tools/pv_bench_ratios.py). tools/bench_collect.py puts
+# every figure with its configuration into build/bench/results.{json,md}.
+BENCH_MAIN = --nodes 2 --cpus 2 --cmdline "tests=numa_bench,thp_bench"
+BENCH_PV_NATIVE = --boot pvh --nodes 2 --cpus 2 --cmdline "tests=pv_bench"
+BENCH_PV = --boot pvh --nodes 2 --cpus 2 --cmdline "mmu=pv tests=pv_bench"
 bench: deps
 	$(MAKE) all
-	./run-qemu.sh --nodes 2 --cpus 2 --cmdline "tests=numa_bench,thp_bench" --log $(BUILD)/bench.log >/dev/null
+	./run-qemu.sh $(BENCH_MAIN) --log $(BUILD)/bench.log >/dev/null
 	@grep '# bench:' $(BUILD)/bench.log | sed 's/^ *# //'
-	./run-qemu.sh --boot pvh --nodes 2 --cpus 2 --cmdline "tests=pv_bench" \
-		--log $(BUILD)/bench-pv-native.log >/dev/null
-	./run-qemu.sh --boot pvh --nodes 2 --cpus 2 --cmdline "mmu=pv tests=pv_bench" \
-		--log $(BUILD)/bench-pv.log >/dev/null
+	./run-qemu.sh $(BENCH_PV_NATIVE) --log $(BUILD)/bench-pv-native.log >/dev/null
+	./run-qemu.sh $(BENCH_PV) --log $(BUILD)/bench-pv.log >/dev/null
 	@grep -h '# bench:' $(BUILD)/bench-pv-native.log $(BUILD)/bench-pv.log | sed 's/^ *# //'
-	@$(PYTHON) tools/pv_bench_ratios.py $(BUILD)/bench-pv-native.log $(BUILD)/bench-pv.log | \
-		sed 's/^# //'
+	@mkdir -p $(BUILD)/bench
+	@$(PYTHON) tools/pv_bench_ratios.py $(BUILD)/bench-pv-native.log $(BUILD)/bench-pv.log \
+		>$(BUILD)/bench/pv-ratios.txt
+	@sed 's/^# //' $(BUILD)/bench/pv-ratios.txt
+	$(PYTHON) tools/bench_collect.py --out $(BUILD)/bench \
+		--run main $(BUILD)/bench.log '$(BENCH_MAIN)' \
+		--run pv-native $(BUILD)/bench-pv-native.log '$(BENCH_PV_NATIVE)' \
+		--run pv $(BUILD)/bench-pv.log '$(BENCH_PV)' \
+		--derived pv-ratios $(BUILD)/bench/pv-ratios.txt 'pv / native medians of the two pv_bench runs'
 
 # The LAVA job (tools/lava/) run here by Debian's lava-dispatcher, its
 # results compared with the KTAP the same boot printed.

@@ -15,7 +15,7 @@ def log(mode, cycles, calls):
     lines = ["ok 1 boot_info"]
     for op in OPS:
         lines.append(f"  # bench: pv_{mode}_{op}={cycles} cycles (min 1, median {cycles}, "
-                     "1000 samples; TSC)")
+                     f"p90 {cycles}, 1000 samples; TSC)")
         lines.append(f"  # bench: pv_{mode}_{op}_validator_calls={calls} per op")
         lines.append(f"  # bench: pv_{mode}_{op}_validator_updates={calls} per op")
     return "\n".join(lines) + "\n"

@@ -1,8 +1,9 @@
 #ifndef TESTS_BENCH_UTIL_H
 #define TESTS_BENCH_UTIL_H
 
-/* The "# bench:" lines of the bench suites (numa_bench, thp_bench): the
- * median and the minimum of many samples, with what the clock measures. */
+/* The "# bench:" lines of the bench suites (numa_bench, thp_bench, pv_bench):
+ * the minimum, median and 90th percentile of many samples, with what the
+ * clock measures (tools/bench_collect.py parses them). */
 
 #include <mmulab/string.h>
 #include <mmulab/test.h>
@@ -25,13 +26,13 @@ static inline const char *bench_clock_note(void)
 		       "TSC under TCG: host emulation time, not CPU cycles" : "TSC";
 }
 
-/* Sorts the n samples of v, prints NAME=median (min, median, n) and
+/* Sorts the n samples of v, prints NAME=median (min, median, p90, n) and
  * returns the median. */
 static inline u64 bench_report(struct test *t, const char *name, u64 *v, u32 n)
 {
 	bench_sort(v, n);
-	test_diag(t, "bench: %s=%lu cycles (min %lu, median %lu, %u samples; %s)", name, v[n / 2],
-		  v[0], v[n / 2], n, bench_clock_note());
+	test_diag(t, "bench: %s=%lu cycles (min %lu, median %lu, p90 %lu, %u samples; %s)", name,
+		  v[n / 2], v[0], v[n / 2], v[(u64)n * 9 / 10], n, bench_clock_note());
 	return v[n / 2];
 }
 
