@@ -76,14 +76,31 @@ static void wait_request_done(u32 cpu)
 		cpu_relax();
 }
 
+/* Two initiators may shoot at one target at once (the read-only mode's
+ * pins make that common): each takes the slot from free to pending in one
+ * step before it writes its range. Waiting for free and then storing, as
+ * two steps, let the second range overwrite the first, and the first
+ * initiator went on as if the target had flushed a range it never saw. */
+static void claim_request(struct flush_request *r)
+{
+	u32 free = 0;
+
+	while (!__atomic_compare_exchange_n(&r->pending, &free, 1, false, __ATOMIC_ACQUIRE,
+					    __ATOMIC_RELAXED)) {
+		free = 0;
+		cpu_relax();
+	}
+}
+
 static void post_request(u32 cpu, vaddr_t start, vaddr_t end)
 {
 	struct flush_request *r = &requests[cpu];
 
-	wait_request_done(cpu);
+	claim_request(r);
 	r->start = start;
 	r->end = end;
-	__atomic_store_n(&r->pending, 1, __ATOMIC_RELEASE);
+	/* The range is in place before the IPI that makes the target read it. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	apic_send_ipi(cpus[cpu].apic_id, IRQ_TLB);
 	__atomic_add_fetch(&tlb_stats.ipis_sent, 1, __ATOMIC_RELAXED);
 }
