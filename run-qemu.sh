@@ -67,11 +67,12 @@ stdout as it comes.
                      starts build/kernel.elf at its PVH note under SeaBIOS
                      (seconds faster; the symbol table goes in as -initrd).
                      Everything else is the same. --usb implies uefi.
-  --linux KERNEL     with --boot pvh: boot another kernel (a Linux bzImage, for
-                     `make bench-linux`) in place of build/kernel.elf; QEMU
-                     loads it by the Linux boot protocol under the same
-                     SeaBIOS, every other QEMU option unchanged. Its init
-                     must print our closing line and power off (exit 0)
+  --linux KERNEL     boot another kernel (a Linux bzImage, for `make
+                     bench-linux`) in place of ours, every other QEMU option
+                     unchanged: with uefi OVMF starts it (its EFI stub), with
+                     pvh QEMU loads it by the Linux boot protocol under the
+                     same SeaBIOS. Its init must print our closing line and
+                     power off (exit 0)
   --initrd FILE      with --linux: the initramfs it gets as -initrd
   --usb              boot the GPT image as a USB disk on XHCI instead of -kernel
                      (a temporary copy; --cmdline replaces its CMDLINE.TXT)
@@ -168,7 +169,7 @@ if [ "$boot" = uefi ]; then
 fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run 'make deps')"
 if [ -n "$linux_kernel" ]; then
-    [ "$boot" = pvh ] || die "--linux boots under SeaBIOS: it needs --boot pvh"
+    [ "$use_usb" = 0 ] || die "--linux replaces -kernel: it cannot go with --usb"
     [ -r "$linux_kernel" ] || die "--linux: cannot read '$linux_kernel'"
     [ -z "$linux_initrd" ] || [ -r "$linux_initrd" ] || die "--initrd: cannot read '$linux_initrd'"
 elif [ -n "$linux_initrd" ]; then
