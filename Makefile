@@ -252,7 +252,7 @@ $(LINUX_DIR)/vmlinuz: tools/linux-bench/fetch-kernel.sh
 	tools/linux-bench/fetch-kernel.sh $(LINUX_DIR)
 $(LINUX_DIR)/initramfs.cpio.gz: tools/linux-bench/init.c
 	@mkdir -p $(LINUX_DIR)/initramfs
-	$(CC) -static -O2 -Wall -Wextra -o $(LINUX_DIR)/initramfs/init $<
+	$(CC) -static -O2 -Wall -Wextra -pthread -o $(LINUX_DIR)/initramfs/init $<
 	cd $(LINUX_DIR)/initramfs && echo init | cpio -o -H newc --quiet | gzip -9 >../initramfs.cpio.gz
 bench-linux: deps
 	@tools/install-deps.sh --linux-bench

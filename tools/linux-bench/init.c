@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -312,6 +313,97 @@ static void bench_thp_split(struct sample *s)
 	report("thp_split", s, LONG_SAMPLES);
 }
 
+static long vmstat(const char *name)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	char key[64];
+	long v, found = -1;
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (strcmp(key, name) == 0)
+			found = v;
+	fclose(f);
+	return found;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	int ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void *idle_thread(void *unused)
+{
+	(void)unused;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void time_reads(char *p, int n, struct sample *out)
+{
+	for (int i = 0; i < n; i++) {
+		struct sample t = start();
+		(void)*(volatile char *)(p + i * PAGE);
+		out[i] = since(t);
+	}
+}
+
+/* NUMA hinting faults without migration: wait (reading /proc/vmstat, not
+ * the pages) until the scanner has made the pages PROT_NONE, then read each
+ * once. The sweep counts only when numa_hint_faults grew by exactly its page
+ * count and no page migrated: every read was one hinting fault. Page 0 is
+ * read first, untimed, by the same code, so the sweep's own code, stack and
+ * sample array have taken their hinting faults before the count. */
+static void bench_numa_hint(struct sample *s)
+{
+	size_t len = (SHORT_SAMPLES + 1) * PAGE;
+	char *p = map_anon(len);
+	struct sample warm;
+	if (!p || madvise(p, len, MADV_NOHUGEPAGE))
+		return fail("numa_hint_fault", "mmap/madvise");
+	memset(p, 1, len);
+	/* A second thread in the mm: Linux leaves the PTEs of pages on the
+	 * node of a single-threaded process alone (change_pte_range). */
+	pthread_t idle;
+	if (pthread_create(&idle, NULL, idle_thread, NULL))
+		return fail("numa_hint_fault", "pthread_create");
+	if (!write_file("/proc/sys/kernel/numa_balancing", "1"))
+		return skip("numa_hint_fault", "cannot enable /proc/sys/kernel/numa_balancing");
+	mkdir("/sys", 0755);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	write_file("/sys/kernel/debug/sched/numa_balancing/scan_delay_ms", "0");
+	write_file("/sys/kernel/debug/sched/numa_balancing/scan_period_min_ms", "100");
+	write_file("/sys/kernel/debug/sched/numa_balancing/scan_period_max_ms", "1000");
+	uint64_t deadline = now_ns() + 60000000000ull;
+	long tries = 0;
+	while (now_ns() < deadline) {
+		long updates = vmstat("numa_pte_updates");
+		while (vmstat("numa_pte_updates") < updates + SHORT_SAMPLES + 1 && now_ns() < deadline)
+			;
+		memset(s, 0, SHORT_SAMPLES * sizeof(*s));
+		time_reads(p, 1, &warm);
+		long hints = vmstat("numa_hint_faults"), moved = vmstat("numa_pages_migrated");
+		time_reads(p + PAGE, SHORT_SAMPLES, s);
+		long got = vmstat("numa_hint_faults") - hints;
+		tries++;
+		if (got == SHORT_SAMPLES && vmstat("numa_pages_migrated") == moved) {
+			printf("# linux_numa_hint_fault: scan %ld: 1000 reads, 1000 hinting faults, "
+			       "none migrated\n", tries);
+			munmap(p, len);
+			return report("numa_hint_fault", s, SHORT_SAMPLES);
+		}
+		printf("# linux_numa_hint_fault: scan %ld: %ld hinting faults in the sweep\n", tries, got);
+	}
+	errno = 0;
+	fail("numa_hint_fault", "no sweep in 60 s where every read took a hinting fault");
+}
+
 static void pin_to_cpu0(void)
 {
 	cpu_set_t set;
@@ -335,6 +427,7 @@ int main(void)
 	bench_move_4k(s);
 	bench_move_2m(s);
 	bench_thp_split(s);
+	bench_numa_hint(s);
 	printf("mmulab: done pass=%d fail=%d skip=%d error=0 verdict=%s\n", passed, failed, skipped,
 	       failed ? "fail" : "pass");
 	fflush(stdout);
