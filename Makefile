@@ -79,7 +79,7 @@ FUZZ_SEEDS := tests/fuzz/seeds
 FUZZ_SECONDS ?= 300
 
 FORCE:
-.PHONY: FORCE all run check bench mutate usb host-test fuzz deps clean help lava-check
+.PHONY: FORCE all run check bench bench-linux mutate usb host-test fuzz deps clean help lava-check
 all: $(BUILD)/BOOTX64.EFI
 
 help:
@@ -240,6 +240,27 @@ bench: deps
 		--run pv-native $(BUILD)/bench-pv-native.log '$(BENCH_PV_NATIVE)' \
 		--run pv $(BUILD)/bench-pv.log '$(BENCH_PV)' \
 		--derived pv-ratios $(BUILD)/bench/pv-ratios.txt 'pv / native medians of the two pv_bench runs'
+
+# Debian's stock cloud kernel (fetched with apt-get download, not
+# installed) booted by run-qemu.sh --linux with the topology of BENCH_MAIN,
+# with tools/linux-bench/init.c as its init: the same operations from user
+# space, as linux_* "# bench:" lines beside ours in build/bench/.
+LINUX_DIR = $(BUILD)/linux
+BENCH_LINUX = --nodes 2 --cpus 2 --linux $(LINUX_DIR)/vmlinuz --initrd $(LINUX_DIR)/initramfs.cpio.gz \
+	--cmdline "console=ttyS0 quiet numa_balancing=enable"
+$(LINUX_DIR)/vmlinuz: tools/linux-bench/fetch-kernel.sh
+	tools/linux-bench/fetch-kernel.sh $(LINUX_DIR)
+$(LINUX_DIR)/initramfs.cpio.gz: tools/linux-bench/init.c
+	@mkdir -p $(LINUX_DIR)/initramfs
+	$(CC) -static -O2 -Wall -Wextra -pthread -o $(LINUX_DIR)/initramfs/init $<
+	cd $(LINUX_DIR)/initramfs && echo init | cpio -o -H newc --quiet | gzip -9 >../initramfs.cpio.gz
+bench-linux: deps
+	@tools/install-deps.sh --linux-bench
+	$(MAKE) $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initramfs.cpio.gz
+	./run-qemu.sh $(BENCH_LINUX) --log $(BUILD)/bench-linux.log >/dev/null
+	@grep '# bench:' $(BUILD)/bench-linux.log | sed 's/^ *# //'
+	$(PYTHON) tools/bench_collect.py --out $(BUILD)/bench/linux \
+		--run linux $(BUILD)/bench-linux.log '$(BENCH_LINUX)'" ($$(cat $(LINUX_DIR)/kernel.txt))"
 
 # The LAVA job (tools/lava/) run here by Debian's lava-dispatcher, its
 # results compared with the KTAP the same boot printed.

@@ -20,6 +20,8 @@ secure_boot=0
 efi="$here/build/BOOTX64.EFI"
 kernel_elf="$here/build/kernel.elf"
 kernel_sym="$here/build/kernel.sym"
+linux_kernel=""
+linux_initrd=""
 image="$here/build/mmulab-usb.img"
 gdb_port=""
 timeout_s=""
@@ -65,6 +67,13 @@ stdout as it comes.
                      starts build/kernel.elf at its PVH note under SeaBIOS
                      (seconds faster; the symbol table goes in as -initrd).
                      Everything else is the same. --usb implies uefi.
+  --linux KERNEL     boot another kernel (a Linux bzImage, for `make
+                     bench-linux`) in place of ours, every other QEMU option
+                     unchanged: with uefi OVMF starts it (its EFI stub), with
+                     pvh QEMU loads it by the Linux boot protocol under the
+                     same SeaBIOS. Its init must print our closing line and
+                     power off (exit 0)
+  --initrd FILE      with --linux: the initramfs it gets as -initrd
   --usb              boot the GPT image as a USB disk on XHCI instead of -kernel
                      (a temporary copy; --cmdline replaces its CMDLINE.TXT)
   --secure-boot      OVMF with Secure Boot enforced and Debian's snakeoil keys
@@ -122,6 +131,8 @@ while [ $# -gt 0 ]; do
         --cpu) cpu_model=${2:-}; shift 2 ;;
         --cmdline) cmdline=${2-}; shift 2 ;;
         --boot) boot=${2:-}; shift 2 ;;
+        --linux) linux_kernel=${2:-}; shift 2 ;;
+        --initrd) linux_initrd=${2:-}; shift 2 ;;
         --usb) use_usb=1; shift ;;
         --secure-boot) secure_boot=1; shift ;;
         --efi) efi=${2:-}; shift 2 ;;
@@ -157,7 +168,13 @@ if [ "$boot" = uefi ]; then
     [ -r "$ovmf_code" ] && [ -r "$ovmf_vars" ] || die "OVMF firmware not found in /usr/share/OVMF (run 'make deps')"
 fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run 'make deps')"
-if [ "$boot" = pvh ]; then
+if [ -n "$linux_kernel" ]; then
+    [ "$use_usb" = 0 ] || die "--linux replaces -kernel: it cannot go with --usb"
+    [ -r "$linux_kernel" ] || die "--linux: cannot read '$linux_kernel'"
+    [ -z "$linux_initrd" ] || [ -r "$linux_initrd" ] || die "--initrd: cannot read '$linux_initrd'"
+elif [ -n "$linux_initrd" ]; then
+    die "--initrd goes with --linux"
+elif [ "$boot" = pvh ]; then
     [ -r "$kernel_elf" ] && [ -r "$kernel_sym" ] || die "'$kernel_elf' or its .sym not found (run 'make')"
 elif [ "$use_usb" = 1 ]; then
     [ -r "$image" ] || die "USB image '$image' not found (run 'make usb')"
@@ -282,7 +299,7 @@ expected_topology() {
     echo "expect_topology=$nodes:$cpu_list:$mem_list:$dist_list"
 }
 
-if [ ${#acpitables[@]} -eq 0 ] && [[ " $cmdline " != *" numa="* ]] &&
+if [ -z "$linux_kernel" ] && [ ${#acpitables[@]} -eq 0 ] && [[ " $cmdline " != *" numa="* ]] &&
    [[ $cmdline != *expect_topology=* ]]; then
     cmdline="${cmdline:+$cmdline }$(expected_topology)"
 fi
@@ -294,7 +311,10 @@ if [ -n "$screendump" ]; then
     args+=(-qmp "unix:$tmp/qmp.sock,server=on,wait=off")
 fi
 
-if [ "$boot" = pvh ]; then
+if [ -n "$linux_kernel" ]; then
+    args+=(-kernel "$linux_kernel" -append "$cmdline")
+    [ -z "$linux_initrd" ] || args+=(-initrd "$linux_initrd")
+elif [ "$boot" = pvh ]; then
     args+=(-kernel "$kernel_elf" -initrd "$kernel_sym" -append "$cmdline")
 elif [ "$use_usb" = 1 ]; then
     cp "$image" "$tmp/usb.img"
@@ -404,6 +424,7 @@ fi
 # or a reset that -no-reboot turns into an exit, both status 0.
 expected_status=$((code * 2 + 1))
 case " $cmdline " in *" on_done=poweroff "*|*" on_done=reboot "*) expected_status=0 ;; esac
+[ -z "$linux_kernel" ] || expected_status=0
 if [ "$status" != "$expected_status" ]; then
     echo "run-qemu: the kernel's closing line says verdict=$verdict but QEMU exited with status $status" >&2
     exit 2

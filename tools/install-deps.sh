@@ -2,6 +2,7 @@
 # Installs the Debian packages mmulab needs, if any is missing. Silent and
 # fast when everything is there; runs apt-get (as root) otherwise.
 #   --lava  also LAVA's dispatcher and client, for `make lava-check` only
+#   --linux-bench  also cpio and the static libc, for `make bench-linux` only
 set -euo pipefail
 
 packages=(qemu-system-x86 ovmf gnu-efi nasm mtools fdisk dosfstools acpica-tools gdb
@@ -9,6 +10,9 @@ packages=(qemu-system-x86 ovmf gnu-efi nasm mtools fdisk dosfstools acpica-tools
           console-setup-linux)
 if [ "${1:-}" = --lava ]; then
     packages+=(lava-dispatcher lavacli)
+fi
+if [ "${1:-}" = --linux-bench ]; then
+    packages+=(cpio libc6-dev gzip)
 fi
 
 missing=()
