@@ -216,37 +216,19 @@ check: deps
 	$(PYTHON) -m unittest discover -s tests -p 'test_*.py' -q
 	$(PYTHON) tests/matrix.py --out $(BUILD)/check
 
-# The fault-cost figures (numa_bench, and thp_bench: opt-in, 2 MiB faults
-# and copies cost the emulator seconds), as "# bench:" lines; then what
-# mmu=pv costs: pv_bench (opt-in) booted natively and with mmu=pv, and the
-# ratios of the two (tools/pv_bench_ratios.py). tools/bench_collect.py puts
-# every figure with its configuration into build/bench/results.{json,md}.
-BENCH_MAIN = --nodes 2 --cpus 2 --cmdline "tests=numa_bench,thp_bench"
-BENCH_PV_NATIVE = --boot pvh --nodes 2 --cpus 2 --cmdline "tests=pv_bench"
-BENCH_PV = --boot pvh --nodes 2 --cpus 2 --cmdline "mmu=pv tests=pv_bench"
+# Every bench configuration booted one after another, then the figures in
+# build/bench/results.{json,md} and the plots in build/bench/plots/
+# (tools/bench_run.py says which configurations and why).
 bench: deps
 	$(MAKE) all
-	./run-qemu.sh $(BENCH_MAIN) --log $(BUILD)/bench.log >/dev/null
-	@grep '# bench:' $(BUILD)/bench.log | sed 's/^ *# //'
-	./run-qemu.sh $(BENCH_PV_NATIVE) --log $(BUILD)/bench-pv-native.log >/dev/null
-	./run-qemu.sh $(BENCH_PV) --log $(BUILD)/bench-pv.log >/dev/null
-	@grep -h '# bench:' $(BUILD)/bench-pv-native.log $(BUILD)/bench-pv.log | sed 's/^ *# //'
-	@mkdir -p $(BUILD)/bench
-	@$(PYTHON) tools/pv_bench_ratios.py $(BUILD)/bench-pv-native.log $(BUILD)/bench-pv.log \
-		>$(BUILD)/bench/pv-ratios.txt
-	@sed 's/^# //' $(BUILD)/bench/pv-ratios.txt
-	$(PYTHON) tools/bench_collect.py --out $(BUILD)/bench \
-		--run main $(BUILD)/bench.log '$(BENCH_MAIN)' \
-		--run pv-native $(BUILD)/bench-pv-native.log '$(BENCH_PV_NATIVE)' \
-		--run pv $(BUILD)/bench-pv.log '$(BENCH_PV)' \
-		--derived pv-ratios $(BUILD)/bench/pv-ratios.txt 'pv / native medians of the two pv_bench runs'
+	$(PYTHON) tools/bench_run.py
 
 # Debian's stock cloud kernel (fetched with apt-get download, not
-# installed) booted by run-qemu.sh --linux with the topology of BENCH_MAIN,
+# installed) booted by run-qemu.sh --linux as tools/bench_run.py boots "main",
 # with tools/linux-bench/init.c as its init: the same operations from user
 # space, as linux_* "# bench:" lines beside ours in build/bench/.
 LINUX_DIR = $(BUILD)/linux
-BENCH_LINUX = --nodes 2 --cpus 2 --linux $(LINUX_DIR)/vmlinuz --initrd $(LINUX_DIR)/initramfs.cpio.gz \
+BENCH_LINUX = --nodes 2 --cpus 2 --mem 2G --linux $(LINUX_DIR)/vmlinuz --initrd $(LINUX_DIR)/initramfs.cpio.gz \
 	--cmdline "console=ttyS0 quiet numa_balancing=enable"
 $(LINUX_DIR)/vmlinuz: tools/linux-bench/fetch-kernel.sh
 	tools/linux-bench/fetch-kernel.sh $(LINUX_DIR)
@@ -261,6 +243,11 @@ bench-linux: deps
 	@grep '# bench:' $(BUILD)/bench-linux.log | sed 's/^ *# //'
 	$(PYTHON) tools/bench_collect.py --out $(BUILD)/bench/linux \
 		--run linux $(BUILD)/bench-linux.log '$(BENCH_LINUX)'" ($$(cat $(LINUX_DIR)/kernel.txt))"
+	@if [ -f $(BUILD)/bench/results.json ]; then \
+		$(PYTHON) tools/bench_collect.py --out $(BUILD)/bench --json $(BUILD)/bench/results.json \
+			--json $(BUILD)/bench/linux/results.json && \
+		$(PYTHON) tools/bench_plot.py $(BUILD)/bench/results.json $(BUILD)/bench/plots; \
+	else echo "bench-linux: run make bench for the mmulab column beside it"; fi
 
 # The LAVA job (tools/lava/) run here by Debian's lava-dispatcher, its
 # results compared with the KTAP the same boot printed.

@@ -97,5 +97,70 @@ class Collect(unittest.TestCase):
                             "but its median is 3045")
 
 
+    def test_rate_with_spread(self):
+        r, records, _ = self.run_tool(LOG.replace(
+            "  ok 2 hint", "  # bench: migrate_bw_4k_n0_n1=120 MiB/s (min 90, median 120, p90 131, "
+            "32 samples; TSC)\n  ok 2 hint"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        bw = records["migrate_bw_4k_n0_n1"]
+        self.assertEqual((bw["unit"], bw["min"], bw["median"], bw["p90"], bw["samples"]),
+                         ("MiB/s", 90, 120, 131, 32))
+
+
+BOOT = """mmulab: boot: phase memblock {m} us
+mmulab: boot: phase smp {s} us
+mmulab: done pass=3 fail=0 skip=0 error=0 verdict=pass
+"""
+LINUX = LOG.replace("fault_cow_reuse=3045 cycles (min 2940, median 3045, p90 3087",
+                    "linux_page_fault=6090 cycles (min 5000, median 6090, p90 7000")
+OURS = LOG.replace("fault_cow_reuse=3045", "user_page_fault=3045")
+
+
+class Merge(unittest.TestCase):
+    def tool(self, d, *args):
+        r = subprocess.run([sys.executable, TOOL, "--out", d, *args], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(d, "results.json")) as f:
+            records = json.load(f)
+        with open(os.path.join(d, "results.md")) as f:
+            return records, f.read()
+
+    def write(self, d, name, text):
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_boot_phases_over_boots(self):
+        with tempfile.TemporaryDirectory() as d:
+            logs = [self.write(d, f"b{i}", BOOT.format(m=m, s=s))
+                    for i, (m, s) in enumerate(((600, 9000), (700, 8000), (650, 8500)))]
+            records, table = self.tool(d, "--boots", "boot-ram-2G", ARGS, *logs)
+        by = {r["name"]: r for r in records}
+        self.assertEqual((by["boot_memblock"]["min"], by["boot_memblock"]["median"],
+                          by["boot_memblock"]["p90"], by["boot_memblock"]["samples"]),
+                         (600, 650, 700, 3))
+        self.assertEqual(by["boot_total"]["median"], 9150)
+        self.assertEqual((by["boot_smp"]["unit"], by["boot_smp"]["run"]), ("us", "boot-ram-2G"))
+        self.assertIn("| boot_smp | 8500 | 8000 | 9000 | 3 | us |", table)
+
+    def test_linux_column_and_later_records_replace_earlier(self):
+        with tempfile.TemporaryDirectory() as d:
+            ours, linux = os.path.join(d, "ours"), os.path.join(d, "linux")
+            self.tool(ours, "--run", "main", self.write(d, "o.log", OURS), ARGS)
+            self.tool(linux, "--run", "linux", self.write(d, "l.log", LINUX), "--linux K")
+            first = os.path.join(d, "first.json")
+            os.rename(os.path.join(linux, "results.json"), first)
+            self.tool(linux, "--run", "linux", self.write(d, "l2.log", LINUX.replace(
+                "6090 cycles (min 5000, median 6090", "6100 cycles (min 5000, median 6100")),
+                "--linux K")
+            records, table = self.tool(ours, "--json", os.path.join(ours, "results.json"),
+                                       "--json", first,
+                                       "--json", os.path.join(linux, "results.json"))
+        self.assertEqual([r["median"] for r in records if r["name"] == "linux_page_fault"], [6100])
+        self.assertIn("| page_fault | 3045 | 6100 | 0.50 | 1000 / 1000 | the first write", table)
+        self.assertIn("Linux: `--linux K`", table)
+
+
 if __name__ == "__main__":
     unittest.main()

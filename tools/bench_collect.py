@@ -8,8 +8,17 @@ Each run is given as NAME LOG ARGS (ARGS: the run-qemu.sh arguments that
 wrote LOG). A log must end with the kernel's closing line with verdict=pass
 and hold at least one bench line, or this stops with one line saying why.
 A derived file (tools/pv_bench_ratios.py's output) has bench lines only.
+Repeated boots of one configuration (--boots) give one record per boot
+phase ("mmulab: boot: phase NAME N us"), its samples the boots.
+--json adds records collected before (`make bench-linux`'s, or a whole
+results.json); a later input's record replaces an earlier one of the same
+run and name.
+
+The table puts each ring-3 figure of ours (user_X) beside stock Linux's
+(linux_X) when both are there, with the ratio and what both sides time.
 
 usage: bench_collect.py [--out DIR] [--run NAME LOG ARGS]... [--derived NAME FILE WHAT]...
+                        [--boots NAME ARGS LOG...]... [--json FILE]...
        bench_collect.py --smoke   (boots one tiny PVH configuration; prints KTAP)
 """
 
@@ -26,7 +35,8 @@ HERE = Path(__file__).resolve().parent.parent
 FIELDS = ("name", "unit", "min", "median", "p90", "samples", "configuration", "boot_path",
           "qemu_version", "host_cpu", "clock_note")
 BENCH = re.compile(r"#\s*bench:\s*(\S+?)=([\d.]+)\s*([^(]*?)\s*(?:\((.*)\))?\s*$")
-STATS = re.compile(r"^min (\d+), median (\d+), p90 (\d+), (\d+) samples(?:; (.*))?$")
+STATS = re.compile(r"^min ([\d.]+), median ([\d.]+), p90 ([\d.]+), (\d+) samples(?:; (.*))?$")
+PHASE = re.compile(r"^mmulab: boot: phase (\w+) (\d+) us", re.M)
 VERDICT = re.compile(r"^mmulab: done .*verdict=(\w+)", re.M)
 SMOKE_ARGS = '--boot pvh --nodes 1 --cpus 1 --mem 1G --cmdline "tests=pv_bench"'
 
@@ -52,21 +62,26 @@ def parse_line(line, where):
     name, value, unit, detail = m.group(1), m.group(2), m.group(3), m.group(4) or ""
     unit = unit_of(name, unit)
     record = {"name": name, "unit": unit}
-    if unit == "cycles":
-        s = STATS.match(detail)
-        if not s:
-            raise BadLog(f"{where}: '{name}' has no 'min X, median Y, p90 Z, N samples' (a kernel "
-                         "before p90 was printed?)")
-        record.update(min=int(s.group(1)), median=int(s.group(2)), p90=int(s.group(3)),
-                      samples=int(s.group(4)), clock_note=s.group(5) or "")
-        if int(value) != record["median"]:
+    s = STATS.match(detail)
+    if s:
+        record.update(min=numeric(s.group(1)), median=numeric(s.group(2)),
+                      p90=numeric(s.group(3)), samples=int(s.group(4)),
+                      clock_note=s.group(5) or "")
+        if numeric(value) != record["median"]:
             raise BadLog(f"{where}: '{name}={value}' but its median is {record['median']}")
+    elif unit == "cycles":
+        raise BadLog(f"{where}: '{name}' has no 'min X, median Y, p90 Z, N samples' (a kernel "
+                     "before p90 was printed?)")
     else:
         # One figure (a ratio of medians, a count per op, one timing): no
         # spread to give, so min = median = p90 and no sample count.
         v = float(value)
         record.update(min=v, median=v, p90=v, samples=None, clock_note=detail)
     return record
+
+
+def numeric(text):
+    return float(text) if "." in text else int(text)
 
 
 def parse_log(text, where, needs_verdict=True):
@@ -91,7 +106,8 @@ def record_problems(r):
     if not r["min"] <= r["median"] <= r["p90"]:
         problems.append(f"{r['name']}: not min <= median <= p90 ({r['min']}, {r['median']}, "
                         f"{r['p90']})")
-    if r["unit"] == "cycles" and not (isinstance(r["samples"], int) and r["samples"] > 0):
+    if r["samples"] is not None and not (isinstance(r["samples"], int) and r["samples"] > 0) or \
+            r["unit"] == "cycles" and r["samples"] is None:
         problems.append(f"{r['name']}: samples {r['samples']}")
     return problems
 
@@ -119,10 +135,38 @@ def host_cpu():
     return "unknown"
 
 
-def collect(runs, derived):
-    """runs: (name, log, args); derived: (name, file, what). The records."""
+def percentile_record(name, unit, values, note):
+    """A record of several samples, as bench_report sorts and picks them."""
+    v = sorted(values)
+    n = len(v)
+    return {"name": name, "unit": unit, "min": v[0], "median": v[n // 2],
+            "p90": v[n * 9 // 10], "samples": n, "clock_note": note}
+
+
+def parse_boots(logs, where):
+    """One record per boot phase over the logs of repeated boots of one
+    configuration: boot_PHASE in microseconds, and boot_total."""
+    per_phase = {}
+    for log in logs:
+        text = Path(log).read_text(errors="replace")
+        phases = PHASE.findall(text)
+        if not phases or not VERDICT.search(text):
+            raise BadLog(f"{where} ({log}): no boot phase lines or no closing line (the boot died?)")
+        for phase, us in phases + [("total", sum(int(us) for _, us in phases))]:
+            per_phase.setdefault(phase, []).append(int(us))
+    if len({len(v) for v in per_phase.values()}) != 1:
+        raise BadLog(f"{where}: the boots did not report the same phases")
+    return [percentile_record(f"boot_{phase}", "us", v, "TSC stamps, rate calibrated at boot; "
+                              "under TCG: host emulation time")
+            for phase, v in per_phase.items()]
+
+
+def collect(runs, derived, boots=(), earlier=()):
+    """runs: (name, log, args); derived: (name, file, what); boots: (name,
+    args, logs); earlier: records collected before. The records, a later
+    one replacing an earlier one of the same run and name."""
     host = {"qemu_version": qemu_version(), "host_cpu": host_cpu()}
-    records = []
+    records = [r for path in earlier for r in json.loads(Path(path).read_text())]
     for name, log, args in runs:
         for r in parse_log(Path(log).read_text(errors="replace"), f"{name} ({log})"):
             records.append({**r, "run": name, "configuration": args, "boot_path": boot_path(args),
@@ -130,6 +174,12 @@ def collect(runs, derived):
     for name, path, what in derived:
         for r in parse_log(Path(path).read_text(errors="replace"), f"{name} ({path})", False):
             records.append({**r, "run": name, "configuration": what, "boot_path": "-", **host})
+    for name, args, logs in boots:
+        for r in parse_boots(logs, name):
+            records.append({**r, "run": name, "configuration": args, "boot_path": boot_path(args),
+                            **host})
+    latest = {(r.get("run"), r["name"]): r for r in records}
+    records = list(latest.values())
     problems = [p for r in records for p in record_problems(r)]
     if problems:
         raise BadLog("; ".join(problems))
@@ -140,9 +190,55 @@ def number(v):
     return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
 
 
+# The operations timed on both sides, by the X of user_X (ours, from the
+# user_bench suite) and linux_X (tools/linux-bench/init.c): what both time.
+COMPARED = {
+    "null_syscall": "a system call that does nothing (ours: int 0x80 `null`; Linux: getppid "
+                    "through the syscall instruction)",
+    "page_fault": "the first write to a fresh anonymous 4 KiB page, huge pages off: trap, "
+                  "allocate and clear a page, map it, return",
+    "cow_fault": "a write to a 4 KiB page shared with a forked child: trap, copy the page, map "
+                 "the copy, return",
+    "mprotect_512": "one mprotect call over 512 present 4 KiB pages, read-only and back in "
+                    "turn, with its TLB flush",
+    "move_pages_4k": "move_pages of one 4 KiB page from node 0 to node 1 (each of 1000 pages "
+                     "once): unmap, copy, remap, flush",
+    "move_pages_2m": "move_pages of one 2 MiB huge page between the two nodes, back and forth",
+    "thp_split": "MADV_DONTNEED of one 4 KiB page inside a freshly faulted 2 MiB huge page: "
+                 "split the PMD, zap one page, flush",
+    "numa_hint_fault": "a read of a page the NUMA scan made PROT_NONE, on the reader's node: "
+                       "trap, hinting-fault bookkeeping, restore the entry, no migration",
+}
+
+
+def comparison(records):
+    """The rows of the table against stock Linux, one per operation both
+    sides measured."""
+    by_name = {r["name"]: r for r in records}
+    rows = []
+    for op, what in COMPARED.items():
+        ours, linux = by_name.get(f"user_{op}"), by_name.get(f"linux_{op}")
+        if ours and linux:
+            ratio = f"{ours['median'] / linux['median']:.2f}" if linux["median"] else ""
+            rows.append(f"| {op} | {number(ours['median'])} | {number(linux['median'])} | "
+                        f"{ratio} | {number(ours['samples'])} / {number(linux['samples'])} | "
+                        f"{what} |")
+    if not rows:
+        return []
+    linux_conf = next(r["configuration"] for r in records if r["name"].startswith("linux_"))
+    return ["## mmulab against stock Linux", "",
+            "Median TSC cycles of the same operation from ring 3 on both sides, in the same QEMU "
+            "configuration; each figure includes the user/kernel round trip (trap or system "
+            "call entry and exit).", "",
+            "| operation | mmulab | Linux | mmulab / Linux | samples | what both sides time |",
+            "|---|---:|---:|---:|---:|---|", *rows, "",
+            f"Linux: `{linux_conf}`.", "", "## All figures", ""]
+
+
 def markdown(records):
-    lines = ["| name | median | min | p90 | samples | unit | configuration |",
-             "|---|---:|---:|---:|---:|---|---|"]
+    lines = comparison(records)
+    lines += ["| name | median | min | p90 | samples | unit | configuration |",
+              "|---|---:|---:|---:|---:|---|---|"]
     for r in records:
         lines.append(f"| {r['name']} | {number(r['median'])} | {number(r['min'])} | "
                      f"{number(r['p90'])} | {number(r['samples'])} | {r['unit']} | "
@@ -219,14 +315,20 @@ def main():
     ap.add_argument("--run", nargs=3, action="append", default=[], metavar=("NAME", "LOG", "ARGS"))
     ap.add_argument("--derived", nargs=3, action="append", default=[],
                     metavar=("NAME", "FILE", "WHAT"))
+    ap.add_argument("--boots", nargs="+", action="append", default=[],
+                    metavar="NAME ARGS LOG")
+    ap.add_argument("--json", action="append", default=[], metavar="FILE")
     ap.add_argument("--smoke", action="store_true")
     opts = ap.parse_args()
     if opts.smoke:
         return smoke()
-    if not opts.run:
-        ap.error("no --run given")
+    if not (opts.run or opts.boots or opts.json):
+        ap.error("no --run, --boots or --json given")
+    if any(len(b) < 3 for b in opts.boots):
+        ap.error("--boots needs NAME ARGS and at least one LOG")
+    boots = [(b[0], b[1], b[2:]) for b in opts.boots]
     try:
-        records = collect(opts.run, opts.derived)
+        records = collect(opts.run, opts.derived, boots, opts.json)
     except (BadLog, OSError) as e:
         sys.exit(f"bench_collect: {e}")
     write(records, opts.out)

@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(qemu-system-x86 ovmf gnu-efi nasm mtools fdisk dosfstools acpica-tools gdb
           python3 python3-yaml gcc make binutils clang sbsigntool openssl
-          console-setup-linux)
+          console-setup-linux gnuplot-nox)
 if [ "${1:-}" = --lava ]; then
     packages+=(lava-dispatcher lavacli)
 fi
