@@ -237,10 +237,10 @@ def comparison(records):
 
 def markdown(records):
     lines = comparison(records)
-    lines += ["| name | median | min | p90 | samples | unit | configuration |",
-              "|---|---:|---:|---:|---:|---|---|"]
+    lines += ["| run | name | median | min | p90 | samples | unit | configuration |",
+              "|---|---|---:|---:|---:|---:|---|---|"]
     for r in records:
-        lines.append(f"| {r['name']} | {number(r['median'])} | {number(r['min'])} | "
+        lines.append(f"| {r.get('run', '')} | {r['name']} | {number(r['median'])} | {number(r['min'])} | "
                      f"{number(r['p90'])} | {number(r['samples'])} | {r['unit']} | "
                      f"`{r['configuration']}` |")
     if records:

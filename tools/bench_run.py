@@ -6,7 +6,10 @@ results.md (tools/bench_collect.py, with stock Linux's figures beside ours
 when `make bench-linux` has left them in build/bench/linux/results.json) and
 the plots (tools/bench_plot.py) in build/bench/plots/.
 
-usage: bench_run.py [--boots N]   (N boots of each boot-sweep configuration, default 5)
+usage: bench_run.py [--boots N] [--only NAME,...]
+  --boots N   N boots of each boot-sweep configuration (default 5)
+  --only      only these runs or sweeps (names below, e.g. tlb,boot-ram-16G); their
+              figures replace the same runs' figures in an existing results.json
 """
 
 import argparse
@@ -56,8 +59,8 @@ def bench_lines(log):
             if "# bench:" in line]
 
 
-def run_benches(logs):
-    for name, args in RUNS.items():
+def run_benches(logs, runs):
+    for name, args in runs.items():
         log = logs / f"{name}.log"
         print(f"bench_run: {name}: {args}", flush=True)
         boot(name, args, log)
@@ -73,9 +76,9 @@ def pv_ratios(logs):
     return out
 
 
-def run_boot_sweeps(logs, boots):
+def run_boot_sweeps(logs, sweeps_wanted, boots):
     sweeps = []
-    for name, args in BOOT_SWEEPS.items():
+    for name, args in sweeps_wanted.items():
         print(f"bench_run: {name}: {boots} boots of {args}", flush=True)
         paths = [logs / f"{name}.{i}.log" for i in range(boots)]
         for path in paths:
@@ -84,21 +87,40 @@ def run_boot_sweeps(logs, boots):
     return sweeps
 
 
+def selected(only):
+    """The runs and boot sweeps to boot: all, or those --only names."""
+    if not only:
+        return RUNS, BOOT_SWEEPS
+    names = only.split(",")
+    unknown = [n for n in names if n not in RUNS and n not in BOOT_SWEEPS]
+    if unknown:
+        sys.exit(f"bench_run: unknown run {', '.join(unknown)} (known: "
+                 f"{', '.join([*RUNS, *BOOT_SWEEPS])})")
+    return ({n: a for n, a in RUNS.items() if n in names},
+            {n: a for n, a in BOOT_SWEEPS.items() if n in names})
+
+
 def main():
     ap = argparse.ArgumentParser(usage=__doc__.strip().split("usage: ")[1])
     ap.add_argument("--boots", type=int, default=5)
+    ap.add_argument("--only", default="")
     opts = ap.parse_args()
+    runs, boot_sweeps = selected(opts.only)
     logs = OUT / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    run_benches(logs)
-    ratios = pv_ratios(logs)
-    sweeps = run_boot_sweeps(logs, opts.boots)
+    run_benches(logs, runs)
+    derived = []
+    if "pv-native" in runs and "pv" in runs:
+        derived.append(("pv-ratios", pv_ratios(logs),
+                        "pv / native medians of the two pv_bench runs"))
+    sweeps = run_boot_sweeps(logs, boot_sweeps, opts.boots)
+    earlier = [OUT / "results.json"] if opts.only and (OUT / "results.json").exists() else []
     linux = OUT / "linux" / "results.json"
+    earlier += [linux] if linux.exists() else []
     try:
         records = bench_collect.collect(
-            [(name, logs / f"{name}.log", args) for name, args in RUNS.items()],
-            [("pv-ratios", ratios, "pv / native medians of the two pv_bench runs")],
-            sweeps, [linux] if linux.exists() else [])
+            [(name, logs / f"{name}.log", args) for name, args in runs.items()],
+            derived, sweeps, earlier)
     except (bench_collect.BadLog, OSError) as e:
         sys.exit(f"bench_collect: {e}")
     bench_collect.write(records, OUT)
