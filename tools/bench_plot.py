@@ -132,7 +132,7 @@ def plot_boot(records, sweep, out):
     runs = {}
     for r in records:
         m = pattern.match(r.get("run", ""))
-        if m and r["name"].startswith("boot_") and r["name"] != "boot_total":
+        if m and r["name"].startswith("boot_") and r["name"] != "boot_kernel_entry_to_first_test":
             runs.setdefault(int(m.group(1)), {})[r["name"][len("boot_"):]] = r["median"] / 1000
     if not runs:
         return False
