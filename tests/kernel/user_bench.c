@@ -156,15 +156,6 @@ static u64 wrong_index_words(struct mm *mm, u64 pages, u64 off)
 	return bad;
 }
 
-/* A node with memory other than `not`, or -1. */
-static int other_node(int not)
-{
-	for (int n = 0; n < nr_nodes(); n++)
-		if (n != not && node_present_pages(n))
-			return n;
-	return -1;
-}
-
 static void null_syscall(struct test *t)
 {
 	struct mm *mm = bench_mm(t, PAGE_SIZE, 0);
@@ -247,7 +238,7 @@ static u64 pages_not_on(struct mm *mm, u64 pages, int node)
 static void move_pages_4k(struct test *t)
 {
 	const u64 seed = 0x4444;
-	int here = this_cpu()->node, away = other_node(here);
+	int here = this_cpu()->node, away = node_off(here);
 
 	if (away < 0)
 		test_skip(t, "needs a second node with memory");
@@ -268,21 +259,20 @@ static void move_pages_4k(struct test *t)
 
 static bool huge_at(struct mm *mm, vaddr_t va)
 {
-	pmd_t *pmd = mm_pmd_lookup(mm, va);
-	return pmd && pmd_leaf(pmdp_get(pmd));
+	return pmd_leaf(pmd_at(mm, va));
 }
 
 /* Even samples move it away, odd ones home: it ends at home, whole. */
 static void move_pages_2m(struct test *t)
 {
 	const u64 seed = 0x2222;
-	int here = this_cpu()->node, away = other_node(here);
+	int here = this_cpu()->node, away = node_off(here);
 
 	if (away < 0)
 		test_skip(t, "needs a second node with memory");
 	struct mm *mm = bench_mm(t, PMD_SIZE, VMA_HUGE_OK);
 	fill(t, mm, HUGE_PAGES, seed);
-	SETUP_TRUE(t, huge_at(mm, DATA_VA) && node_at(mm, DATA_VA) == here);
+	SETUP_TRUE(t, huge_node_at(mm, DATA_VA) == here);
 	u64 there = numa_stats.matrix[here][away], back = numa_stats.matrix[away][here];
 	run_loop(t, mm, (struct user_bench_params){
 				.op = OP_CALL, .n = LONG_SAMPLES, .base = DATA_VA,
@@ -290,8 +280,7 @@ static void move_pages_2m(struct test *t)
 	EXPECT_EQ(t, wrong_results(LONG_SAMPLES, (u64)away, (u64)here), 0);
 	EXPECT_EQ(t, numa_stats.matrix[here][away] - there, LONG_SAMPLES / 2 * HUGE_PAGES);
 	EXPECT_EQ(t, numa_stats.matrix[away][here] - back, LONG_SAMPLES / 2 * HUGE_PAGES);
-	EXPECT_TRUE(t, huge_at(mm, DATA_VA));
-	EXPECT_EQ(t, pages_not_on(mm, HUGE_PAGES, here), 0);
+	EXPECT_EQ(t, huge_node_at(mm, DATA_VA), here); /* home, and not split */
 	EXPECT_EQ(t, check(mm, HUGE_PAGES, seed), 0);
 	mm_destroy(mm);
 	bench_report(t, "user_move_pages_2m", run.samples, LONG_SAMPLES);
