@@ -79,10 +79,19 @@ static void load_loop(struct test *t, struct mm *mm)
 	}
 }
 
+/* The 4 KiB cases map pages that stay 4 KiB, as Linux's MADV_NOHUGEPAGE
+ * ones; the 2 MiB cases need huge pages where VMA_HUGE_OK asks for them. */
+static void need_thp_madvise(struct test *t)
+{
+	if (thp_mode() != THP_MADVISE)
+		test_skip(t, "needs thp=madvise (the default)");
+}
+
 /* An address space on this CPU's node with the loop loaded and data VMA
  * of len bytes at DATA_VA (not faulted). */
 static struct mm *bench_mm(struct test *t, u64 len, u32 flags)
 {
+	need_thp_madvise(t);
 	struct mm *mm = mm_create(this_cpu()->node);
 
 	SETUP_TRUE(t, mm != NULL);
@@ -184,6 +193,7 @@ static void page_fault(struct test *t)
  * The loop is loaded after the fork, so its own pages are not shared. */
 static void cow_fault(struct test *t)
 {
+	need_thp_madvise(t);
 	struct mm *mm = mm_create(this_cpu()->node);
 	const u64 seed = 0xc0c0;
 
