@@ -176,12 +176,12 @@ static void smap_stops_the_kernel(struct test *t)
 /* Runs touch_call_touch with b, from a read-write block page. */
 static struct task_result run_call(struct test *t, struct mm *mm, struct call_block b)
 {
-	const u64 *w = (const u64 *)&b;
+	const u64 words[] = { b.nr, b.arg[0], b.arg[1], b.arg[2], b.touch, b.second };
 
 	ASSERT_EQ(t, mm_map_anon(mm, BLOCK_VA, PAGE_SIZE, VM_READ | VM_WRITE, 0), 0);
 	mm_switch(mm);
-	for (u32 i = 0; i < sizeof(b) / 8; i++)
-		SETUP_TRUE(t, user_write64(BLOCK_VA + i * 8, w[i]).vector == FAULT_NONE);
+	for (u32 i = 0; i < ARRAY_SIZE(words); i++)
+		SETUP_TRUE(t, user_write64(BLOCK_VA + i * 8, words[i]).vector == FAULT_NONE);
 	mm_switch(NULL);
 	return task_run(mm, CODE_VA, touch_call_touch, sizeof(touch_call_touch), STACK_TOP, BLOCK_VA);
 }
