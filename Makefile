@@ -41,7 +41,8 @@ KERNEL_SRCS := \
 	kernel/lockdep.c kernel/spinlock.c kernel/string.c kernel/symbols.c kernel/task.c kernel/test.c kernel/topology.c kernel/watchdog.c \
 	mm/audit.c mm/bootmem.c mm/fault.c mm/gup.c mm/huge_memory.c mm/kmap.c mm/kstack.c mm/memblock.c mm/memory.c mm/migrate.c mm/mm.c mm/numa_balance.c mm/page_alloc.c mm/pgt_buf.c mm/pv_mode.c mm/pgtable.c mm/ptdump.c mm/ptlock.c mm/tlb.c mm/vma.c mm/vmalloc.c \
 	$(KERNEL_TESTS)
-KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm arch/x86/pvh_entry.asm
+KERNEL_ASMS := arch/x86/entry.asm arch/x86/head.asm arch/x86/jump.asm arch/x86/pvh_entry.asm \
+	$(wildcard tests/kernel/*.asm)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o) \
 	$(BUILD)/arch/x86/trampoline_blob.o $(BUILD)/font/fbcon_font.o
 

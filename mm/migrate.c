@@ -138,3 +138,67 @@ u64 migrate_pages(struct mm *mm, vaddr_t start, vaddr_t end, int node)
 	mmap_read_unlock(mm);
 	return moved;
 }
+
+/* The 4 KiB page at addr, under its PTE table's lock. */
+static int move_small_page(struct mm *mm, vaddr_t addr, int node)
+{
+	struct spinlock *ptl;
+	pte_t *pte = mm_pte_lookup_lock(mm, addr, &ptl);
+	int on = -VMA_ENOENT;
+
+	if (!pte)
+		return on;
+	if (pte_mapped(*pte) && !pte_migration(*pte)) {
+		if (page_to_nid(phys_to_page(pte_paddr(*pte))) != node)
+			migrate_one(mm, pte, addr, node);
+		on = page_to_nid(phys_to_page(pte_paddr(*pte)));
+	}
+	pte_unmap_unlock(pte, ptl);
+	return on;
+}
+
+/*
+ * A present huge page is made a huge hint first, flushed, so that
+ * migrate_huge_pmd's premise holds (no CPU can reach the old frames while
+ * they are copied), and restored afterwards as a hint fault restores it. A
+ * PMD split since it was looked at goes the 4 KiB way.
+ */
+static int move_huge_page(struct mm *mm, const struct vma *v, pmd_t *pmd, vaddr_t addr, int node)
+{
+	vaddr_t haddr = ALIGN_DOWN(addr, PMD_SIZE);
+	struct spinlock *ptl = pmd_lock(mm, pmd);
+	pmd_t e = pmdp_get(pmd);
+
+	if (!pmd_trans_huge(e)) {
+		spin_unlock(ptl);
+		return move_small_page(mm, addr, node);
+	}
+	if (page_to_nid(phys_to_page(pmd_huge_paddr(e))) != node) {
+		bool hinted = pmd_protnone(e);
+		if (!hinted) {
+			set_pmd(pmd, pmd_mkprotnone(huge_pmd_take(pmd)));
+			flush_tlb_range(&mm->tlb, haddr, haddr + PMD_SIZE);
+		}
+		migrate_huge_pmd(mm, pmd, addr, node);
+		if (!hinted)
+			set_pmd(pmd, pmd_modify_huge(pmdp_get(pmd), anon_leaf_bits(v->prot, pmd_write(e))));
+	}
+	int on = page_to_nid(phys_to_page(pmd_huge_paddr(pmdp_get(pmd))));
+	spin_unlock(ptl);
+	return on;
+}
+
+int move_page(struct mm *mm, vaddr_t addr, int node)
+{
+	int on = -VMA_ENOENT;
+
+	mmap_read_lock(mm);
+	const struct vma *v = vma_find(&mm->vmas, addr);
+	pmd_t *pmd = v ? mm_pmd_lookup(mm, addr) : NULL;
+	if (pmd && pmd_trans_huge(pmdp_get(pmd)))
+		on = move_huge_page(mm, v, pmd, addr, node);
+	else if (pmd)
+		on = move_small_page(mm, addr, node);
+	mmap_read_unlock(mm);
+	return on;
+}

@@ -85,6 +85,9 @@ void cpu_enable_protections(void)
 		cr4 |= X86_CR4_SMAP;
 	if (cpu_has(X86_PCID) && (read_cr3() & 0xfff) == 0)
 		cr4 |= X86_CR4_PCIDE;
+	/* Ring-3 tasks time themselves with rdtsc (tests/kernel/user_bench.c):
+	 * whatever the loader left, TSD off lets them. */
+	cr4 &= ~X86_CR4_TSD;
 	write_cr4(cr4);
 }
 

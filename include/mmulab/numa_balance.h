@@ -54,6 +54,11 @@ u64 numa_scan(struct mm *mm, vaddr_t start, vaddr_t end);
 /* Moves the pages of [start, end) to node (explicit migration); returns
  * how many moved. */
 u64 migrate_pages(struct mm *mm, vaddr_t start, vaddr_t end, int node);
+/* move_pages(2) of one page: the 4 KiB page, or the whole huge page,
+ * mapped at addr goes to node (a node with memory). Returns the node it is
+ * on afterwards (still the old one when the move was refused: pinned,
+ * shared, no memory there), or -VMA_ENOENT when nothing is mapped there. */
+int move_page(struct mm *mm, vaddr_t addr, int node);
 
 /* The fault path's handler for a protnone entry in an accessible VMA
  * (the PTE table's lock held). */

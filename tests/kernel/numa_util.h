@@ -28,6 +28,15 @@ static inline int cpu_off_node(int not_node)
 	return -1;
 }
 
+/* A node with memory other than `not_node` (CPUs or none), or -1. */
+static inline int node_off(int not_node)
+{
+	for (int n = 0; n < nr_nodes(); n++)
+		if (n != not_node && node_present_pages(n))
+			return n;
+	return -1;
+}
+
 struct touch {
 	struct mm *mm;
 	vaddr_t start;

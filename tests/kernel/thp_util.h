@@ -19,6 +19,13 @@ static inline pmd_t pmd_at(struct mm *mm, vaddr_t va)
 }
 
 /* Back to the kernel's tables, and the address space gone. */
+/* The node of the huge page mapped (present) at va, or -1. */
+static inline int huge_node_at(struct mm *mm, vaddr_t va)
+{
+	pmd_t e = pmd_at(mm, va);
+	return pmd_leaf(e) ? page_to_nid(phys_to_page(pmd_huge_paddr(e))) : -1;
+}
+
 static inline void drop(struct mm *mm)
 {
 	mm_switch(NULL);

@@ -144,6 +144,20 @@ static char *map_huge_aligned(size_t len)
 	return (char *)(((uintptr_t)p + HUGE - 1) & ~(HUGE - 1));
 }
 
+/* The round-trip floor: a system call that does no work (getppid, made
+ * raw so no library cache answers it; PID 1's parent is 0). */
+static void bench_null_syscall(struct sample *s)
+{
+	for (int i = 0; i < SHORT_SAMPLES; i++) {
+		struct sample t = start();
+		long r = syscall(SYS_getppid);
+		s[i] = since(t);
+		if (r != 0)
+			return fail("null_syscall", "getppid did not return 0");
+	}
+	report("null_syscall", s, SHORT_SAMPLES);
+}
+
 /* Demand-zero faults: the first write to each 4 KiB page (THP off). */
 static void bench_page_fault(struct sample *s)
 {
@@ -421,6 +435,7 @@ int main(void)
 	pin_to_cpu0();
 	printf("# linux-bench: stock Linux, user-space figures (each includes the kernel entry "
 	       "and exit)\n");
+	bench_null_syscall(s);
 	bench_page_fault(s);
 	bench_cow_fault(s);
 	bench_mprotect_512(s);

@@ -8,6 +8,7 @@
 #define X86_CR0_WP (1ULL << 16)
 #define X86_CR0_PG (1ULL << 31)
 
+#define X86_CR4_TSD (1ULL << 2)
 #define X86_CR4_PAE (1ULL << 5)
 #define X86_CR4_PGE (1ULL << 7)
 #define X86_CR4_OSFXSR (1ULL << 9)
