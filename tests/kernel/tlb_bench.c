@@ -44,7 +44,6 @@ struct shootdown {
 	struct mm *mm;
 	pte_t *pte;
 	paddr_t frame[2]; /* the two frames a sample alternates between */
-	u64 bits;         /* the rest of the entry */
 	struct cpumask targets;
 	u32 initiator;
 	u32 loaded;  /* targets with the mm loaded and the page cached */
@@ -134,7 +133,7 @@ static void initiator(struct shootdown *s)
 	for (u32 i = 1; i <= SAMPLES; i++) {
 		wait_targets_ready(s, i - 1);
 		__atomic_store_n(&s->posted, i, __ATOMIC_RELEASE);
-		set_pte(s->pte, pte_mkleaf(s->frame[i % 2], s->bits));
+		set_pte(s->pte, pte_set_paddr(*s->pte, s->frame[i % 2]));
 		u64 t0 = rdtsc();
 		flush_tlb_range(&s->mm->tlb, USER_BASE, USER_BASE + PAGE_SIZE);
 		s->v[i - 1] = rdtsc() - t0;
@@ -172,7 +171,6 @@ static void map_two_frames(struct test *t, struct shootdown *s)
 	s->pte = pt_pte_lookup(s->mm->root, USER_BASE);
 	s->frame[0] = frame_at(s->mm, USER_BASE);
 	s->frame[1] = frame_at(s->mm, USER_BASE + PAGE_SIZE);
-	s->bits = pte_machine_val(*s->pte) & ~_PAGE_ADDR_MASK;
 }
 
 static void expect_every_sample_reached(struct test *t, const struct shootdown *s)
@@ -218,7 +216,7 @@ static void shootdown_cost(struct test *t, bool within, u32 n)
 	struct cpumask all = s.targets;
 	cpumask_set(&all, s.initiator);
 	test_on_cpus(t, &all, shootdown_body, &s);
-	set_pte(s.pte, pte_mkleaf(s.frame[0], s.bits));
+	set_pte(s.pte, pte_set_paddr(*s.pte, s.frame[0]));
 	flush_tlb_range(&s.mm->tlb, USER_BASE, USER_BASE + PAGE_SIZE);
 	expect_every_sample_reached(t, &s);
 	bench_report(t, name, s.v, SAMPLES);
