@@ -4,14 +4,16 @@
  * the TSC follows the host's clock: the figures measure how long the host
  * took to emulate the IPIs and the wake-ups, not CPU cycles; each line
  * says so. Opt-in (`tests=tlb_bench`, run by `make bench` with
- * `--nodes 2 --cpus 18`): 8 cases of SAMPLES shootdowns each.
+ * `--nodes 2 --cpus 18`): 8 figures of SAMPLES shootdowns each. A figure
+ * the topology has too few CPUs for is skipped with one line saying so.
  *
  *   tlb_shootdown_within_T  T target CPUs on the initiator's node
  *   tlb_shootdown_across_T  T target CPUs all on other nodes
  *
  * for T in 1, 2, 4, 8. One sample is one flush_tlb_range of one page of an
  * address space the initiator and the T targets have loaded, from the call
- * until it returns, that is until every target acknowledged its flush.
+ * until it returns, that is until every target acknowledged its flush (the
+ * initiator's own INVLPG included, as when a thread of the process unmaps).
  *
  * What a target does: it keeps the address space loaded and waits the way
  * an idle CPU does, halted with interrupts on (STI; HLT, so no wake-up is
@@ -26,8 +28,7 @@
  * target the flush skipped is woken by its timer tick, sees the sample
  * returned, and reads the old frame (its TLB under TCG is its own and
  * never snoops the tables). Each target's flush IPI count must also rise
- * by exactly SAMPLES.
- * The initiator starts a sample only once every target has checked the
+ * by exactly SAMPLES. The initiator starts a sample only once every target has checked the
  * last one and is about to halt.
  */
 
@@ -177,7 +178,7 @@ static void expect_every_sample_reached(struct test *t, const struct shootdown *
 {
 	for_each_cpu_in(cpu, &s->targets) {
 		if (!EXPECT_EQ(t, s->stale[cpu], 0))
-			test_diag(t, "cpu%u read the old frame after %lu flushes returned", cpu,
+			test_diag(t, "cpu%u read the old frame %lu times after a flush returned", cpu,
 				  s->stale[cpu]);
 		EXPECT_EQ(t, s->unreadable[cpu], 0);
 		EXPECT_EQ(t, s->ipis[cpu], SAMPLES);
