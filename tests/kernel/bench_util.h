@@ -8,6 +8,7 @@
 #include <mmulab/string.h>
 #include <mmulab/test.h>
 #include <arch/cpu.h>
+#include <arch/tsc.h>
 
 static inline void bench_sort(u64 *v, u32 n)
 {
@@ -32,6 +33,19 @@ static inline u64 bench_report(struct test *t, const char *name, u64 *v, u32 n)
 {
 	bench_sort(v, n);
 	test_diag(t, "bench: %s=%lu cycles (min %lu, median %lu, p90 %lu, %u samples; %s)", name,
+		  v[n / 2], v[0], v[n / 2], v[(u64)n * 9 / 10], n, bench_clock_note());
+	return v[n / 2];
+}
+
+/* Turns n samples of cycles, each spent moving `bytes`, into MiB/s (the
+ * TSC's rate from tsc_khz) in place, and prints NAME=median MiB/s (min,
+ * median, p90, n): min is the slowest sample. Returns the median. */
+static inline u64 bench_report_rate(struct test *t, const char *name, u64 *v, u32 n, u64 bytes)
+{
+	for (u32 i = 0; i < n; i++)
+		v[i] = (bytes >> 10) * tsc_khz() * 1000 / ((v[i] ? v[i] : 1) << 10);
+	bench_sort(v, n);
+	test_diag(t, "bench: %s=%lu MiB/s (min %lu, median %lu, p90 %lu, %u samples; %s)", name,
 		  v[n / 2], v[0], v[n / 2], v[(u64)n * 9 / 10], n, bench_clock_note());
 	return v[n / 2];
 }
