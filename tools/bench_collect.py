@@ -227,6 +227,7 @@ def comparison(records):
                         f"{what} |")
     if not rows:
         return []
+    ours_conf = next(r["configuration"] for r in records if r["name"].startswith("user_"))
     linux_conf = next(r["configuration"] for r in records if r["name"].startswith("linux_"))
     return ["## mmulab against stock Linux", "",
             "Median TSC cycles of the same operation from ring 3 on both sides, in the same QEMU "
@@ -234,7 +235,7 @@ def comparison(records):
             "call entry and exit).", "",
             "| operation | mmulab | Linux | mmulab / Linux | samples | what both sides time |",
             "|---|---:|---:|---:|---:|---|", *rows, "",
-            f"Linux: `{linux_conf}`.", "", "## All figures", ""]
+            f"mmulab: `{ours_conf}`.  ", f"Linux: `{linux_conf}`.", "", "## All figures", ""]
 
 
 def markdown(records):

@@ -140,7 +140,10 @@ def plot_boot(records, sweep, out):
     rows = [[x] + [runs[x].get(p, 0) for p in phases] for x in sorted(runs)]
     cols = ", ".join(f"$d using {i + 2}{':xtic(1)' if i == 0 else ''} title '{p}'"
                      for i, p in enumerate(phases))
-    gnuplot(header(out, f"Boot phases (PVH boot, median of the boots) against {xlabel}") +
+    colours = ("#4477aa", "#66ccee", "#228833", "#ccbb44", "#ee6677", "#aa3377", "#bbbbbb",
+               "#332288", "#882255", "#117733", "#ddcc77", "#000000")
+    styles = "".join(f"set linetype {i + 1} lc rgb '{c}'\n" for i, c in enumerate(colours))
+    gnuplot(header(out, f"Boot phases (PVH boot, median of the boots) against {xlabel}") + styles +
             datablock("d", rows) +
             f"set xlabel '{xlabel}'\nset ylabel 'ms from kernel entry (TSC; under TCG host time)'\n"
             "set style data histograms\nset style histogram rowstacked\n"

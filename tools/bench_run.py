@@ -7,7 +7,7 @@ when `make bench-linux` has left them in build/bench/linux/results.json) and
 the plots (tools/bench_plot.py) in build/bench/plots/.
 
 usage: bench_run.py [--boots N] [--only NAME,...]
-  --boots N   N boots of each boot-sweep configuration (default 5)
+  --boots N   N boots of each boot-sweep configuration (default 9)
   --only      only these runs or sweeps (names below, e.g. tlb,boot-ram-16G); their
               figures replace the same runs' figures in an existing results.json
 """
@@ -102,7 +102,7 @@ def selected(only):
 
 def main():
     ap = argparse.ArgumentParser(usage=__doc__.strip().split("usage: ")[1])
-    ap.add_argument("--boots", type=int, default=5)
+    ap.add_argument("--boots", type=int, default=9)
     ap.add_argument("--only", default="")
     opts = ap.parse_args()
     runs, boot_sweeps = selected(opts.only)
