@@ -58,13 +58,13 @@ struct shootdown {
 	u64 v[SAMPLES];
 };
 
-/* Sleeps until an interrupt; the STI shadow covers the HLT, so an IPI sent
- * after the caller's last look at the shared state still wakes it. */
+/* Sleeps until an interrupt; an IPI sent after the caller's last look at
+ * the shared state still wakes it (irq_enable_and_halt). */
 static void idle_until_interrupt(struct shootdown *s, u32 me, u32 checked)
 {
 	irq_disable();
 	__atomic_store_n(&s->ready[me], checked, __ATOMIC_RELEASE);
-	asm volatile("sti; hlt" ::: "memory");
+	irq_enable_and_halt();
 }
 
 static void check_page(struct shootdown *s, u32 me, u32 sample)

@@ -90,6 +90,10 @@ static inline void cpu_relax(void) { asm volatile("pause"); }
 static inline void irq_disable(void) { asm volatile("cli" ::: "memory"); }
 static inline void irq_enable(void) { asm volatile("sti" ::: "memory"); }
 static inline void halt(void) { asm volatile("hlt" ::: "memory"); }
+/* Enables interrupts and halts in one step: STI's one-instruction shadow
+ * covers the HLT, so an interrupt sent after the caller's last look at
+ * shared state (interrupts off) still wakes it. */
+static inline void irq_enable_and_halt(void) { asm volatile("sti; hlt" ::: "memory"); }
 
 
 static inline u64 read_rbp(void)
