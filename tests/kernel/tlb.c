@@ -12,6 +12,9 @@
  * spin with interrupts off, a translation cached) and then look through
  * that translation as soon as they see the shootdown return.
  *
+ * Two initiators: two CPUs shoot at the same third CPU at once, over and
+ * over; neither request may be lost to the other.
+ *
  * Zap batch: zaps of two address spaces run at once on two CPUs (under two
  * different locks); the pages each frees must be its own.
  *
@@ -320,6 +323,128 @@ static void shootdown_waits_for_all_slow_targets(struct test *t)
 }
 
 /*
+ * Two initiators, one target. Each round the target caches both pages
+ * (VA(6), VA(7)) and releases two CPUs at once; each repoints its own page
+ * to the other of its two frames and shoots it down at the target, so
+ * their requests to it arrive together. The target sleeps (STI; HLT) until
+ * it has taken two flush IPIs, or both shootdowns returned, then reads
+ * both pages: each must come from the frame its entry now names. A request
+ * lost or overwritten by the other (the target flushed one page twice)
+ * leaves it translating the other page through the old frame. The two
+ * initiators spin on the release without PAUSE, so they leave it within a
+ * few instructions of each other. Opt-in (the `tlb-two-initiators` matrix
+ * configuration, the `tlb-claim-two-step` mutation): three busy vCPUs on a
+ * two-core host make each round cost milliseconds of host scheduling.
+ */
+#define COLLIDE_ROUNDS 2000
+#define COLLIDE_VALUE(k, j) (0xc011de0000000000ULL + (u64)(k) * 2 + (j))
+
+struct collide {
+	struct tlb_space space; /* the target alone has these pages "loaded" */
+	u32 target;
+	u32 initiator[2];
+	vaddr_t va[2];
+	paddr_t frame[2][2];
+	u32 go;       /* the round the initiators may start */
+	u32 done[2];  /* the round whose shootdown returned */
+	u64 stale[2]; /* rounds the target read a page through its old frame */
+};
+
+static void collide_initiate(struct collide *c, u32 k)
+{
+	pte_t *pte = pt_pte_lookup(kernel_root(), c->va[k]);
+
+	for (u32 round = 1; round <= COLLIDE_ROUNDS; round++) {
+		while (__atomic_load_n(&c->go, __ATOMIC_ACQUIRE) != round)
+			;
+		set_pte(pte, pte_mkleaf(c->frame[k][round % 2], pt_leaf_bits(VM_READ | VM_WRITE)));
+		flush_tlb_range(&c->space, c->va[k], c->va[k] + PAGE_SIZE);
+		__atomic_store_n(&c->done[k], round, __ATOMIC_RELEASE);
+	}
+}
+
+static bool both_returned(const struct collide *c, u32 round)
+{
+	return __atomic_load_n(&c->done[0], __ATOMIC_ACQUIRE) == round &&
+	       __atomic_load_n(&c->done[1], __ATOMIC_ACQUIRE) == round;
+}
+
+/* Two IPIs sent at once may reach the target as one interrupt, so a lost
+ * request also ends the wait: once both shootdowns returned. */
+static void sleep_until_both_flushes(const struct collide *c, u32 round, u64 ipis_before)
+{
+	irq_disable();
+	while (this_cpu()->flush_ipis - ipis_before < 2 && !both_returned(c, round)) {
+		irq_enable_and_halt();
+		irq_disable();
+	}
+	irq_enable();
+}
+
+static void collide_target(struct collide *c)
+{
+	for (u32 round = 1; round <= COLLIDE_ROUNDS; round++) {
+		(void)read_va(c->va[0]);
+		(void)read_va(c->va[1]);
+		u64 ipis = this_cpu()->flush_ipis;
+		__atomic_store_n(&c->go, round, __ATOMIC_RELEASE);
+		sleep_until_both_flushes(c, round, ipis);
+		for (u32 k = 0; k < 2; k++)
+			if (read_va(c->va[k]) != COLLIDE_VALUE(k, round % 2))
+				c->stale[k]++;
+		while (!both_returned(c, round))
+			cpu_relax();
+	}
+}
+
+static void initiate_or_check(struct test *t, void *arg)
+{
+	struct collide *c = arg;
+	u32 me = this_cpu()->id;
+
+	(void)t;
+	if (me == c->target)
+		collide_target(c);
+	else
+		collide_initiate(c, me == c->initiator[1]);
+}
+
+static void two_initiators_one_target(struct test *t)
+{
+	static struct collide c;
+	struct cpumask three = test_some_cpus(3);
+
+	if (nr_cpus < 3)
+		test_skip(t, "needs three CPUs");
+	cpumask_clear_cpu(&three, this_cpu()->id);
+	c = (struct collide){ .initiator = { this_cpu()->id, MAX_CPUS }, .va = { VA(6), VA(7) } };
+	for_each_cpu_in(cpu, &three) {
+		if (c.initiator[1] == MAX_CPUS)
+			c.initiator[1] = cpu;
+		else
+			c.target = cpu;
+	}
+	cpumask_set(&c.space.active, c.target);
+	struct cpumask all = three;
+	cpumask_set(&all, c.initiator[0]);
+	for (u32 k = 0; k < 2; k++) {
+		for (u32 j = 0; j < 2; j++) {
+			c.frame[k][j] = test_frame();
+			*(volatile u64 *)frame_va(c.frame[k][j]) = COLLIDE_VALUE(k, j);
+		}
+		test_map(c.va[k], c.frame[k][0], VM_READ | VM_WRITE);
+	}
+	test_on_cpus(t, &all, initiate_or_check, &c);
+	for (u32 k = 0; k < 2; k++) {
+		if (!EXPECT_EQ(t, c.stale[k], 0))
+			test_diag(t, "cpu%u read page %u through its old frame in %lu rounds, after "
+				  "cpu%u's shootdown reached it", c.target, k, c.stale[k], c.initiator[k]);
+		test_unmap(c.va[k]);
+		flush_tlb_range(&kernel_space, c.va[k], c.va[k] + PAGE_SIZE);
+	}
+}
+
+/*
  * Two address spaces zapped at once on two CPUs: each CPU maps and fills
  * ZAP_PAGES pages in its own address space, then all unmap together
  * (released by a barrier), ZAP_ROUNDS times. The zaps take different
@@ -510,5 +635,6 @@ TEST_SUITE(tlb,
 	TEST_CASE(only_active_cpus_interrupted),
 	TEST_CASE(shootdown_waits_for_slow_target),
 	TEST_CASE(shootdown_waits_for_all_slow_targets),
+	TEST_CASE_FLAGS(two_initiators_one_target, TEST_OPT_IN),
 	TEST_CASE(zaps_of_two_spaces_at_once),
 	TEST_CASE(shootdown_reaches_cpu_mid_switch));
